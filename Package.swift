@@ -1,0 +1,33 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "chat-gateway",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "chat-gateway", targets: ["chat-gateway"]),
+    ],
+    targets: [
+        // System libraries from Debian: module map + one header each, linked through pkg-config.
+        .systemLibrary(name: "CWebSockets", pkgConfig: "libwebsockets", providers: [.apt(["libwebsockets-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // What Swift cannot call directly: macro values and typed wrappers of variadic functions.
+        .target(name: "CGatewayShims", dependencies: ["CWebSockets", "CCurl"]),
+
+        // Pure Swift: protocol, session log, fan-out cursors, turns, SSE parsing, config. No C.
+        .target(name: "GatewayCore"),
+        // libwebsockets server; the only module that imports libwebsockets.
+        .target(name: "GatewayWebSocket", dependencies: ["GatewayCore", "CWebSockets", "CGatewayShims"]),
+        // libcurl multi loop and the HTTP providers; the only module that imports libcurl.
+        .target(name: "GatewayLLM", dependencies: ["GatewayCore", "CCurl", "CGatewayShims"]),
+        // Wiring, lifecycle, signals.
+        .target(name: "GatewayApp", dependencies: ["GatewayCore", "GatewayWebSocket", "GatewayLLM"]),
+        .executableTarget(name: "chat-gateway", dependencies: ["GatewayApp"]),
+
+        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "GatewayLLMTests", dependencies: ["GatewayLLM", "GatewayCore"]),
+        .testTarget(name: "GatewayWebSocketTests", dependencies: ["GatewayWebSocket", "GatewayCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

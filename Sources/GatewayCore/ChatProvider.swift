@@ -1,0 +1,91 @@
+/// The seam between turns and whatever produces model text: the built-in demo model, an
+/// OpenAI-compatible server over libcurl, or a scripted twin in tests.
+///
+/// Contract: after `startStream`, the provider calls `onEvent` from any thread, in order, and ends
+/// with exactly one terminal event (`.finished` or `.failed`), unless `cancel()` was called first;
+/// after `cancel()` it may stay silent. Callers guard against anything after a terminal event.
+public protocol ChatProvider: Sendable {
+    /// Shown to users as the model name in `turn.start` (`demo` for the built-in one).
+    var displayName: String { get }
+    func startStream(_ request: ChatRequest, onEvent: @escaping @Sendable (ProviderEvent) -> Void) -> any ProviderStream
+}
+
+/// A running upstream stream; cancelling aborts the transfer at once (the upstream sees its connection close).
+public protocol ProviderStream: Sendable {
+    func cancel()
+}
+
+public enum ChatRole: String, Sendable, Equatable {
+    case system, user, assistant
+}
+
+public struct ChatMessage: Sendable, Equatable {
+    public var role: ChatRole
+    public var content: String
+    public init(role: ChatRole, content: String) {
+        self.role = role
+        self.content = content
+    }
+}
+
+public struct ChatRequest: Sendable, Equatable {
+    public var session: String
+    public var turn: String
+    /// System prompt first, then the history, ending with the user's new message.
+    public var messages: [ChatMessage]
+    public var maxOutputTokens: Int?
+    public init(session: String, turn: String, messages: [ChatMessage], maxOutputTokens: Int? = nil) {
+        self.session = session
+        self.turn = turn
+        self.messages = messages
+        self.maxOutputTokens = maxOutputTokens
+    }
+}
+
+public struct TokenUsage: Sendable, Equatable {
+    public var inputTokens: Int
+    public var outputTokens: Int
+    /// True when the upstream gave no usage and the numbers come from `TokenEstimator`.
+    public var estimated: Bool
+    public init(inputTokens: Int, outputTokens: Int, estimated: Bool) {
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.estimated = estimated
+    }
+}
+
+/// Why a turn failed; `code` is one of the documented client-facing codes (docs/protocol.md).
+public struct TurnError: Error, Sendable, Equatable {
+    public var code: String
+    public var message: String
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public static func upstreamHTTP(status: Int, detail: String) -> TurnError {
+        TurnError(code: "upstream_http", message: "upstream answered HTTP \(status)" + (detail.isEmpty ? "" : ": \(detail)"))
+    }
+    public static func upstreamError(_ detail: String) -> TurnError { TurnError(code: "upstream_error", message: detail) }
+    public static let upstreamTruncated = TurnError(code: "upstream_truncated", message: "the upstream stream ended without a finish reason or [DONE]")
+    public static func upstreamTimeout(_ detail: String) -> TurnError { TurnError(code: "upstream_timeout", message: detail) }
+    public static func upstreamUnreachable(_ detail: String) -> TurnError { TurnError(code: "upstream_unreachable", message: detail) }
+}
+
+public enum ProviderEvent: Sendable, Equatable {
+    /// Model text, relayed as `turn.delta`. Never empty.
+    case text(String)
+    /// Usage totals as the upstream reported them (assign, do not add).
+    case usage(TokenUsage)
+    /// Normal end. `upstreamReason` is the upstream's finish reason (nil for `[DONE]` with none).
+    case finished(upstreamReason: String?)
+    /// Abnormal end; text already relayed stays in the log.
+    case failed(TurnError)
+
+    public var isTerminal: Bool {
+        switch self {
+        case .finished, .failed: return true
+        case .text, .usage: return false
+        }
+    }
+}

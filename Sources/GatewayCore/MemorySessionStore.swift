@@ -1,0 +1,121 @@
+import Synchronization
+
+/// The in-memory `SessionStore`: single node, nothing shared. A lock for the session table and
+/// one per session, so appends to different sessions do not contend; the table lock is never held
+/// while a session's lock is taken the other way round.
+public final class MemorySessionStore: SessionStore {
+    public struct Settings: Sendable {
+        public var maxEvents: Int
+        public var maxTranscriptEntries: Int
+        public var idleTTLMillis: Int
+        public var outboundCapBytes: Int
+        public init(maxEvents: Int, maxTranscriptEntries: Int, idleTTLMillis: Int, outboundCapBytes: Int) {
+            self.maxEvents = maxEvents
+            self.maxTranscriptEntries = maxTranscriptEntries
+            self.idleTTLMillis = idleTTLMillis
+            self.outboundCapBytes = outboundCapBytes
+        }
+    }
+
+    private final class Box: Sendable {
+        let state: Mutex<SessionState>
+        init(_ state: SessionState) { self.state = Mutex(state) }
+    }
+
+    private let settings: Settings
+    private let clock: @Sendable () -> Int
+    private let sessions = Mutex<[String: Box]>([:])
+
+    /// `clock` gives ms since the Unix epoch (injected so tests can move time).
+    public init(settings: Settings, clock: @escaping @Sendable () -> Int = WallClock.millis) {
+        self.settings = settings
+        self.clock = clock
+    }
+
+    public var sessionCount: Int { sessions.withLock { $0.count } }
+
+    public func join(session: String, connection: ConnectionID, afterSeq: Int?) -> SessionState.JoinOutcome {
+        let now = clock()
+        return box(session, create: true)!.state.withLock { $0.join(connection, afterSeq: afterSeq, now: now) }
+    }
+
+    public func leave(session: String, connection: ConnectionID) -> Int? {
+        let now = clock()
+        return box(session, create: false)?.state.withLock { state in
+            state.leave(connection, now: now) ? state.subscribers.count : nil
+        } ?? nil
+    }
+
+    public func nextFrame(session: String, connection: ConnectionID) -> [UInt8]? {
+        box(session, create: false)?.state.withLock { $0.nextFrame(for: connection) } ?? nil
+    }
+
+    public func acceptMessage(session: String, id: String, author: String, text: String, turn: String, model: String,
+                              historyLimit: Int, admit: ([ChatMessage]) -> Bool) -> (SessionState.MessageOutcome, Fanout) {
+        let now = clock()
+        return box(session, create: true)!.state.withLock { state in
+            let outcome = state.acceptMessage(id: id, author: author, text: text, turn: turn, model: model,
+                                              historyLimit: historyLimit, now: now, admit: admit)
+            guard case .accepted = outcome else { return (outcome, .none) }
+            return (outcome, fanout(state))
+        }
+    }
+
+    public func appendDelta(session: String, turn: String, text: String) -> Fanout {
+        let now = clock()
+        return box(session, create: false)?.state.withLock { state in
+            state.appendDelta(turn: turn, text: text, now: now) ? fanout(state) : .none
+        } ?? .none
+    }
+
+    public func endTurn(session: String, turn: String, finish: TurnFinish, usage: TokenUsage, upstreamFinish: String?,
+                        error: TurnError?) -> (ended: Bool, fanout: Fanout) {
+        let now = clock()
+        return box(session, create: false)?.state.withLock { state in
+            let ended = state.endTurn(turn: turn, finish: finish, usage: usage, upstreamFinish: upstreamFinish, error: error, now: now)
+            return (ended, ended ? fanout(state) : .none)
+        } ?? (false, .none)
+    }
+
+    public func activeTurn(session: String) -> SessionState.ActiveTurn? {
+        box(session, create: false)?.state.withLock { $0.activeTurn } ?? nil
+    }
+
+    public func relayedText(session: String, turn: String) -> String {
+        box(session, create: false)?.state.withLock { $0.relayedText(ofTurn: turn) } ?? ""
+    }
+
+    public func expireIdleSessions() -> Int {
+        let now = clock()
+        let ttl = settings.idleTTLMillis
+        return sessions.withLock { table in
+            let before = table.count
+            table = table.filter { _, box in !box.state.withLock { $0.isExpired(now: now, idleMillis: ttl) } }
+            return before - table.count
+        }
+    }
+
+    private func box(_ session: String, create: Bool) -> Box? {
+        sessions.withLock { table in
+            if let existing = table[session] { return existing }
+            guard create else { return nil }
+            let box = Box(SessionState(id: session, maxEvents: settings.maxEvents,
+                                       maxTranscriptEntries: settings.maxTranscriptEntries, now: clock()))
+            table[session] = box
+            return box
+        }
+    }
+
+    private func fanout(_ state: SessionState) -> Fanout {
+        var result = Fanout()
+        result.wake.reserveCapacity(state.subscribers.count)
+        for (connection, cursor) in state.subscribers {
+            if cursor.lagBytes(in: state.log) > settings.outboundCapBytes {
+                result.slowConsumers.append(connection)
+            } else {
+                result.wake.append(connection)
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,32 @@
+/// A client-facing error: sent as `{"type":"error","code":...}` and the connection stays up.
+/// Codes are documented in docs/protocol.md.
+public enum ProtocolError: Error, Sendable, Equatable {
+    case badRequest(String)
+    case notJoined(session: String)
+    case busy(session: String)
+    case overloaded
+    case tooLarge(String)
+    case internalError(String)
+
+    public var code: String {
+        switch self {
+        case .badRequest: return "bad_request"
+        case .notJoined: return "not_joined"
+        case .busy: return "busy"
+        case .overloaded: return "overloaded"
+        case .tooLarge: return "too_large"
+        case .internalError: return "internal"
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case .badRequest(let detail): return detail
+        case .notJoined(let session): return "join session '\(session)' first"
+        case .busy(let session): return "session '\(session)' has a turn in progress; wait for its turn.end or send stop"
+        case .overloaded: return "all chat workers are busy and the queue is full; retry shortly"
+        case .tooLarge(let detail): return detail
+        case .internalError(let detail): return detail
+        }
+    }
+}

@@ -1,0 +1,144 @@
+/// Everything one session holds on this node: its log, transcript, subscribers' cursors, remembered
+/// message ids and the active turn. A plain value: the store guards it with the session's lock, and
+/// the methods here return what happened so the caller can wake subscribers outside the lock.
+public struct SessionState: Sendable {
+    public struct ActiveTurn: Sendable, Equatable {
+        public var turn: String
+        public var messageID: String
+        public var model: String
+    }
+
+    public enum JoinOutcome: Sendable, Equatable {
+        case joined(seq: Int, recovered: Bool)
+    }
+
+    public enum MessageOutcome: Sendable, Equatable {
+        /// The id was seen before: not appended again; the original ack stands.
+        case duplicate(ackSeq: Int)
+        case busy
+        /// The worker pool refused the turn: nothing was appended.
+        case overloaded
+        /// Appended the message and the turn's start.
+        case accepted(ackSeq: Int)
+    }
+
+    /// How long a message id is remembered after the log stops holding it (safe-retry window).
+    public static let messageIDRetentionMillis = 10 * 60 * 1000
+
+    public let id: String
+    public private(set) var log: EventLog
+    public private(set) var transcript: Transcript
+    public private(set) var subscribers: [ConnectionID: SubscriberCursor] = [:]
+    public private(set) var activeTurn: ActiveTurn?
+    public private(set) var lastActivity: Int
+    private var messageIDs: [String: (seq: Int, acceptedAt: Int)] = [:]
+
+    public init(id: String, maxEvents: Int, maxTranscriptEntries: Int = 1000, now: Int) {
+        self.id = id
+        self.log = EventLog(session: id, capacity: maxEvents)
+        self.transcript = Transcript(maxEntries: maxTranscriptEntries)
+        self.lastActivity = now
+    }
+
+    public var subscriberIDs: Dictionary<ConnectionID, SubscriberCursor>.Keys { subscribers.keys }
+
+    /// Positions `connection` per the join rules (docs/protocol.md): resume exactly after `afterSeq`
+    /// when the log still holds everything after it; the whole log when none is given and nothing
+    /// was trimmed; otherwise a snapshot.
+    public mutating func join(_ connection: ConnectionID, afterSeq: Int?, now: Int) -> JoinOutcome {
+        lastActivity = now
+        if let afterSeq, let offset = log.offset(after: afterSeq) {
+            subscribers[connection] = SubscriberCursor(seq: afterSeq, offset: offset)
+            return .joined(seq: log.lastSeq, recovered: true)
+        }
+        if afterSeq == nil, log.isUntrimmed {
+            subscribers[connection] = SubscriberCursor(seq: 0, offset: 0)
+            return .joined(seq: log.lastSeq, recovered: false)
+        }
+        let snapshot = ServerFrame.snapshot(Snapshot(session: id, seq: log.lastSeq, entries: transcript.entries)).encode()
+        subscribers[connection] = SubscriberCursor(seq: log.lastSeq, offset: log.totalBytes, pendingSnapshot: snapshot)
+        return .joined(seq: log.lastSeq, recovered: false)
+    }
+
+    /// Returns whether `connection` was subscribed.
+    @discardableResult
+    public mutating func leave(_ connection: ConnectionID, now: Int) -> Bool {
+        lastActivity = now
+        return subscribers.removeValue(forKey: connection) != nil
+    }
+
+    public func isSubscribed(_ connection: ConnectionID) -> Bool { subscribers[connection] != nil }
+
+    /// The next frame for `connection`, advancing its cursor; nil when it is up to date.
+    public mutating func nextFrame(for connection: ConnectionID) -> [UInt8]? {
+        guard var cursor = subscribers[connection] else { return nil }
+        let frame = cursor.next(in: log, transcript: transcript)
+        subscribers[connection] = cursor
+        return frame
+    }
+
+    public func lagBytes(of connection: ConnectionID) -> Int {
+        subscribers[connection]?.lagBytes(in: log) ?? 0
+    }
+
+    /// `admit` is asked, with the history, only once the message would be appended: it queues the
+    /// turn with the workers, or refuses it (then nothing is appended and the id stays unused).
+    public mutating func acceptMessage(id messageID: String, author: String, text: String,
+                                       turn: String, model: String, historyLimit: Int, now: Int,
+                                       admit: ([ChatMessage]) -> Bool) -> MessageOutcome {
+        if let known = messageIDs[messageID] { return .duplicate(ackSeq: known.seq) }
+        if activeTurn != nil { return .busy }
+        let history = transcript.history(limit: historyLimit)
+        guard admit(history) else { return .overloaded }
+        let message = append(.message(id: messageID, author: author, text: text), now: now)
+        messageIDs[messageID] = (message.seq, now)
+        append(.turnStart(turn: turn, model: model), now: now)
+        activeTurn = ActiveTurn(turn: turn, messageID: messageID, model: model)
+        forgetOldMessageIDs(now: now)
+        return .accepted(ackSeq: message.seq)
+    }
+
+    /// Appends model text to the active turn; false (nothing appended) if `turn` is not active.
+    @discardableResult
+    public mutating func appendDelta(turn: String, text: String, now: Int) -> Bool {
+        guard activeTurn?.turn == turn, !text.isEmpty else { return false }
+        append(.turnDelta(turn: turn, text: text), now: now)
+        return true
+    }
+
+    /// Ends the active turn with its one `turn.end`; false if `turn` is not active (already ended).
+    @discardableResult
+    public mutating func endTurn(turn: String, finish: TurnFinish, usage: TokenUsage, upstreamFinish: String?,
+                                 error: TurnError?, now: Int) -> Bool {
+        guard activeTurn?.turn == turn else { return false }
+        append(.turnEnd(turn: turn, finish: finish, usage: usage, upstreamFinish: upstreamFinish, error: error), now: now)
+        activeTurn = nil
+        return true
+    }
+
+    /// The text relayed so far in `turn` (for usage estimates of stopped turns).
+    public func relayedText(ofTurn turn: String) -> String {
+        transcript.entries.last { $0.turn == turn }?.text ?? ""
+    }
+
+    public func isExpired(now: Int, idleMillis: Int) -> Bool {
+        subscribers.isEmpty && activeTurn == nil && now - lastActivity >= idleMillis
+    }
+
+    @discardableResult
+    private mutating func append(_ body: SessionEventBody, now: Int) -> SessionEvent {
+        lastActivity = now
+        transcript.apply(body)
+        return log.append(timestamp: now, body: body)
+    }
+
+    /// Ids stay while the log holds their message, and at least `messageIDRetentionMillis`. Pruned
+    /// only when the table outgrows the log, so the scan is amortised over many messages.
+    private mutating func forgetOldMessageIDs(now: Int) {
+        guard messageIDs.count > log.capacity else { return }
+        let firstRetained = log.firstRetainedSeq
+        messageIDs = messageIDs.filter { _, entry in
+            entry.seq >= firstRetained || now - entry.acceptedAt < Self.messageIDRetentionMillis
+        }
+    }
+}

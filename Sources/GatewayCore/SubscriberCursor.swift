@@ -1,0 +1,61 @@
+/// A subscriber's position in a session's log. Live delivery and resume are the same operation,
+/// "send what is after my cursor", so a subscriber holds no copy of the frames it has yet to send.
+public struct SubscriberCursor: Sendable, Equatable {
+    /// Last seq delivered (or covered by a snapshot).
+    public var seq: Int
+    /// `EventLog` byte offset just after `seq`.
+    public var offset: Int
+    /// A snapshot to send before anything after `seq`.
+    public var pendingSnapshot: [UInt8]?
+
+    public init(seq: Int, offset: Int, pendingSnapshot: [UInt8]? = nil) {
+        self.seq = seq
+        self.offset = offset
+        self.pendingSnapshot = pendingSnapshot
+    }
+
+    /// Encoded bytes appended after the cursor that it has not taken yet.
+    public func lagBytes(in log: EventLog) -> Int {
+        log.totalBytes - offset + (pendingSnapshot?.count ?? 0)
+    }
+
+    /// Takes the next frame to send, advancing the cursor. Consecutive deltas of one turn that are
+    /// all waiting are merged into one frame (`from_seq` is the first seq it covers), so a reader
+    /// that fell behind catches up in fewer, larger frames. A cursor that fell off the retained log
+    /// gets a snapshot of the transcript and continues after it.
+    public mutating func next(in log: EventLog, transcript: Transcript) -> [UInt8]? {
+        if let snapshot = pendingSnapshot {
+            pendingSnapshot = nil
+            return snapshot
+        }
+        guard seq < log.lastSeq else { return nil }
+        guard log.canResume(after: seq) else {
+            seq = log.lastSeq
+            offset = log.totalBytes
+            return ServerFrame.snapshot(Snapshot(session: log.session, seq: seq, entries: transcript.entries)).encode()
+        }
+        let first = log.entry(seq: seq + 1)
+        guard case .turnDelta(let turn, let firstText) = first.event.body,
+              seq + 2 <= log.lastSeq,
+              case .turnDelta(let nextTurn, _) = log.entry(seq: seq + 2).event.body, nextTurn == turn else {
+            seq += 1
+            offset = first.endOffset
+            return first.event.encoded
+        }
+        var text = firstText
+        var last = first
+        var lastSeqCovered = seq + 1
+        while lastSeqCovered < log.lastSeq {
+            let candidate = log.entry(seq: lastSeqCovered + 1)
+            guard case .turnDelta(let candidateTurn, let candidateText) = candidate.event.body, candidateTurn == turn else { break }
+            text += candidateText
+            last = candidate
+            lastSeqCovered += 1
+        }
+        let frame = SessionEvent.encode(session: first.event.session, seq: lastSeqCovered, fromSeq: seq + 1,
+                                        timestamp: last.event.timestamp, body: .turnDelta(turn: turn, text: text))
+        seq = lastSeqCovered
+        offset = last.endOffset
+        return frame
+    }
+}
