@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what building and testing need on Debian 12, skipping whatever is already there, so that
+# `make run` and `make test` work on a fresh machine and cost nothing on a prepared one.
+#   scripts/install-deps.sh          build and run deps
+#   scripts/install-deps.sh --test   also test deps (chromium, python test packages)
+set -euo pipefail
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+packages=(pkg-config libwebsockets-dev libssl-dev libcurl4-openssl-dev libhiredis-dev)
+if [ "$want_test" = 1 ]; then
+  packages+=(chromium cmake g++ make curl python3-venv)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null; then
+  echo "error: no Swift toolchain on PATH (Swift 6.x is expected, e.g. /opt/swift/usr/bin)" >&2
+  exit 1
+fi
+
+if [ "$want_test" = 1 ]; then
+  if ! python3 -c 'import websockets, pytest, playwright' 2>/dev/null; then
+    echo "installing Python test packages (tests/requirements.txt)" >&2
+    python3 -m pip install -q --disable-pip-version-check -r "$(dirname "$0")/../tests/requirements.txt"
+  fi
+fi
