@@ -1,0 +1,116 @@
+import Foundation
+
+/// Builds the streaming `POST {base}/chat/completions` request for OpenAI-compatible servers, and
+/// maps their HTTP error answers to `TurnError`. Pure: no I/O.
+public struct OpenAIRequestBuilder: Sendable {
+    /// Upstream model name sent as `model`.
+    public var model: String
+    /// Sent as `Authorization: Bearer ...` when non-empty; local servers (llama.cpp, vLLM) need none.
+    public var apiKey: String?
+    /// Provider-wide cap on output tokens; a request's own `maxOutputTokens` can only lower it.
+    public var maxTokens: Int?
+
+    /// Error details quoted into `TurnError` messages are cut to this many characters.
+    public static let maxErrorDetailLength = 300
+
+    public init(model: String, apiKey: String? = nil, maxTokens: Int? = nil) {
+        self.model = model
+        self.apiKey = apiKey
+        self.maxTokens = maxTokens
+    }
+
+    /// `base` is e.g. `http://127.0.0.1:8081/v1` (a trailing slash is fine).
+    public static func completionsURL(base: String) -> String {
+        var trimmed = Substring(base)
+        while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        return trimmed + "/chat/completions"
+    }
+
+    /// JSON body: model, messages, `stream: true`, `stream_options.include_usage` (so the usage
+    /// chunk arrives before `[DONE]`) and `max_tokens` when either cap is set (the smaller wins).
+    public func body(for request: ChatRequest) -> [UInt8] {
+        let caps = [maxTokens, request.maxOutputTokens].compactMap { $0 }
+        let body = Body(model: model,
+                        messages: request.messages.map { Body.Message(role: $0.role.rawValue, content: $0.content) },
+                        stream: true,
+                        streamOptions: .init(includeUsage: true),
+                        maxTokens: caps.min())
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding strings, ints and bools cannot fail.
+        return Array((try? encoder.encode(body)) ?? Data())
+    }
+
+    /// Request headers, in order. `Expect:` is sent empty so curl never waits for `100 Continue`
+    /// on larger bodies (servers such as llama.cpp do not answer it).
+    public func headers() -> [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = [
+            ("Content-Type", "application/json"),
+            ("Accept", "text/event-stream"),
+            ("Expect", ""),
+        ]
+        if let apiKey, !apiKey.isEmpty {
+            headers.append(("Authorization", "Bearer \(apiKey)"))
+        }
+        return headers
+    }
+
+    /// Maps a non-2xx answer to `TurnError.upstreamHTTP`. The detail is the JSON error message
+    /// (`{"error":{"message":...}}`, `{"error":"..."}`, `{"message":...}`, `{"detail":...}`) or else the body as text,
+    /// whitespace-collapsed and cut to `maxErrorDetailLength`. A `Retry-After` value is appended.
+    public static func httpError(status: Int, body: [UInt8], retryAfter: String? = nil) -> TurnError {
+        var detail = errorDetail(body: body)
+        if let retryAfter = retryAfter?.trimmingCharacters(in: .whitespaces), !retryAfter.isEmpty {
+            detail += (detail.isEmpty ? "" : " ") + "(retry after \(retryAfter))"
+        }
+        return .upstreamHTTP(status: status, detail: detail)
+    }
+
+    /// The readable part of an error body (JSON message or trimmed text), cut to `maxErrorDetailLength`.
+    public static func errorDetail(body: [UInt8]) -> String {
+        let text: String
+        if let envelope = try? JSONDecoder().decode(ErrorEnvelope.self, from: Data(body)),
+           let message = envelope.error?.detail ?? envelope.message ?? envelope.detail {
+            text = message
+        } else {
+            text = String(decoding: body, as: UTF8.self)
+        }
+        let collapsed = text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+        return truncate(collapsed, to: maxErrorDetailLength)
+    }
+
+    static func truncate(_ text: String, to limit: Int) -> String {
+        guard text.count > limit else { return text }
+        return String(text.prefix(limit - 1)) + "…"
+    }
+}
+
+private struct Body: Encodable {
+    struct Message: Encodable {
+        var role: String
+        var content: String
+    }
+    struct StreamOptions: Encodable {
+        var includeUsage: Bool
+        enum CodingKeys: String, CodingKey { case includeUsage = "include_usage" }
+    }
+
+    var model: String
+    var messages: [Message]
+    var stream: Bool
+    var streamOptions: StreamOptions
+    var maxTokens: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case model, messages, stream
+        case streamOptions = "stream_options"
+        case maxTokens = "max_tokens"
+    }
+}
+
+private struct ErrorEnvelope: Decodable {
+    var error: OpenAIErrorPayload?
+    /// vLLM puts the message at top level; FastAPI-based servers use `detail`.
+    var message: String?
+    var detail: String?
+}

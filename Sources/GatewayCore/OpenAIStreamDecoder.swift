@@ -1,0 +1,186 @@
+import Foundation
+
+/// Turns the `data` of each SSE event of an OpenAI-compatible `/chat/completions` stream
+/// (OpenAI, vLLM, llama.cpp, LiteLLM, Ollama `/v1`) into `ProviderEvent`s.
+///
+/// - Text: `choices[0].delta.content`, empty strings skipped.
+/// - `finish_reason`: remembered; it becomes the terminal's `upstreamReason`.
+/// - `[DONE]`: the terminal `.finished`.
+/// - `{"error": {...}}` or `{"error": "..."}` (sent under HTTP 200): `.failed(.upstreamError)`.
+/// - Malformed JSON: `.failed(.upstreamError("malformed chunk: ..."))`.
+///
+/// Usage (decided here, so every provider built on this decoder behaves the same): the decoder
+/// holds usage back and emits exactly one `.usage` immediately before its terminal event: the
+/// upstream's totals when it sent any (usage-only chunk or usage on the finish chunk; the last one
+/// wins), otherwise an estimate (`TokenEstimator` on the request messages and on the relayed
+/// text, `estimated: true`). If the upstream reported only one of the two counts, the other is
+/// estimated and the result is marked estimated.
+///
+/// After the terminal event every call returns `[]`.
+public struct OpenAIStreamDecoder {
+    private let estimatedInputTokens: Int
+    private var outputBytes = 0
+    private var finishReason: String?
+    private var reportedUsage: (input: Int?, output: Int?)?
+    public private(set) var isFinished = false
+
+    private let json = JSONDecoder()
+
+    /// `requestMessages` are only used to estimate input tokens when the upstream reports none.
+    public init(requestMessages: [ChatMessage]) {
+        self.estimatedInputTokens = TokenEstimator.inputTokens(of: requestMessages)
+    }
+
+    /// True once a `finish_reason` arrived: the answer is complete even if `[DONE]` never comes.
+    public var sawFinishReason: Bool { finishReason != nil }
+
+    /// Decodes one SSE event's data. Pass `atEndOfBody: true` for an event that only the end of
+    /// the body completed (`SSEParser.finish`): if that one is not valid JSON, the connection cut it
+    /// mid-line, so it is dropped and `finish()` reports the truncation instead of a malformed chunk.
+    public mutating func decode(_ data: String, atEndOfBody: Bool = false) -> [ProviderEvent] {
+        guard !isFinished else { return [] }
+        let payload = data.trimmingCharacters(in: .whitespacesAndNewlines)
+        if payload.isEmpty { return [] }
+        if payload == "[DONE]" { return terminate(.finished(upstreamReason: finishReason)) }
+
+        let chunk: Chunk
+        do {
+            chunk = try json.decode(Chunk.self, from: Data(payload.utf8))
+        } catch {
+            if atEndOfBody { return [] }
+            return terminate(.failed(.upstreamError("malformed chunk: " + Self.excerpt(payload))))
+        }
+        if let error = chunk.error {
+            return terminate(.failed(.upstreamError(error.detail)))
+        }
+
+        var events: [ProviderEvent] = []
+        if let choice = chunk.choices?.first(where: { ($0.index ?? 0) == 0 }) {
+            if let text = choice.delta?.content, !text.isEmpty {
+                outputBytes += text.utf8.count
+                events.append(.text(text))
+            }
+            if let reason = choice.finishReason, !reason.isEmpty {
+                finishReason = reason
+            }
+        }
+        if let usage = chunk.usage, usage.promptTokens != nil || usage.completionTokens != nil {
+            reportedUsage = (usage.promptTokens, usage.completionTokens)  // totals: assign, never add
+        }
+        return events
+    }
+
+    /// The stream ended without `[DONE]` (body end, transport error, timeout). Some servers omit
+    /// `[DONE]`, so a stream that carried a `finish_reason` is complete: `.finished`. Otherwise the
+    /// answer was cut: `.failed(failure)`.
+    public mutating func finish(failure: TurnError = .upstreamTruncated) -> [ProviderEvent] {
+        guard !isFinished else { return [] }
+        if let finishReason { return terminate(.finished(upstreamReason: finishReason)) }
+        return terminate(.failed(failure))
+    }
+
+    /// Ends the stream with `error` whatever was seen (for errors that are failures even after a
+    /// finish reason); still preceded by usage.
+    public mutating func fail(_ error: TurnError) -> [ProviderEvent] {
+        guard !isFinished else { return [] }
+        return terminate(.failed(error))
+    }
+
+    /// The usage to report now: the upstream's, completed by estimates where it gave none.
+    public var usage: TokenUsage {
+        let estimatedOutput = TokenEstimator.tokens(utf8Count: outputBytes)
+        guard let reported = reportedUsage else {
+            return TokenUsage(inputTokens: estimatedInputTokens, outputTokens: estimatedOutput, estimated: true)
+        }
+        return TokenUsage(inputTokens: reported.input ?? estimatedInputTokens,
+                          outputTokens: reported.output ?? estimatedOutput,
+                          estimated: reported.input == nil || reported.output == nil)
+    }
+
+    private mutating func terminate(_ terminal: ProviderEvent) -> [ProviderEvent] {
+        isFinished = true
+        return [.usage(usage), terminal]
+    }
+
+    static func excerpt(_ text: String, limit: Int = 120) -> String {
+        text.count <= limit ? text : String(text.prefix(limit)) + "…"
+    }
+}
+
+// MARK: - Wire format (only the fields we use; unknown fields and nulls are fine)
+
+private struct Chunk: Decodable {
+    var choices: [Choice]?
+    var usage: Usage?
+    var error: OpenAIErrorPayload?
+}
+
+private struct Choice: Decodable {
+    var index: Int?
+    var delta: Delta?
+    var finishReason: String?
+
+    enum CodingKeys: String, CodingKey {
+        case index, delta
+        case finishReason = "finish_reason"
+    }
+}
+
+private struct Delta: Decodable {
+    var content: String?
+}
+
+private struct Usage: Decodable {
+    var promptTokens: Int?
+    var completionTokens: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case promptTokens = "prompt_tokens"
+        case completionTokens = "completion_tokens"
+    }
+}
+
+/// The `error` member of an OpenAI-style body: an object (`message`, `type`, `code`) or a bare string.
+/// Shared by the stream decoder (in-band errors) and `OpenAIRequestBuilder` (HTTP error bodies).
+struct OpenAIErrorPayload: Decodable {
+    /// Human-readable summary: the message, else the type/code, else a generic text.
+    var detail: String
+
+    private struct Object: Decodable {
+        var message: String?
+        var type: String?
+        var code: LossyString?
+    }
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let text = try? container.decode(String.self) {
+            detail = text
+            return
+        }
+        let object = try container.decode(Object.self)
+        let label = [object.type, object.code?.value ?? nil].compactMap { $0 }.joined(separator: "/")
+        switch (object.message, label.isEmpty) {
+        case let (message?, true): detail = message
+        case let (message?, false): detail = "\(message) (\(label))"
+        case (nil, false): detail = label
+        case (nil, true): detail = "unspecified upstream error"
+        }
+    }
+}
+
+/// `code` is a string for OpenAI, a number for llama.cpp and vLLM; anything else is dropped rather
+/// than making the whole error unreadable.
+private struct LossyString: Decodable {
+    var value: String?
+    init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let text = try? container.decode(String.self) {
+            value = text
+        } else if let number = try? container.decode(Int.self) {
+            value = String(number)
+        } else {
+            value = nil
+        }
+    }
+}
