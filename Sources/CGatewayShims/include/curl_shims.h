@@ -15,5 +15,7 @@ static inline CURLcode cg_curl_setopt_xferinfo(CURL *h, curl_xferinfo_callback c
 // curl_easy_getinfo is variadic too.
 static inline CURLcode cg_curl_getinfo_long(CURL *h, CURLINFO i, long *out) { return curl_easy_getinfo(h, i, out); }
 static inline CURLcode cg_curl_getinfo_ptr(CURL *h, CURLINFO i, void **out) { return curl_easy_getinfo(h, i, out); }
+// The prereq callback runs once a connection is up (new or reused): tells a connect timeout from a read timeout.
+static inline CURLcode cg_curl_setopt_prereq(CURL *h, curl_prereq_callback cb) { return curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, cb); }
 
 #endif
