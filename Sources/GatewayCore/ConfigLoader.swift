@@ -93,7 +93,7 @@ public enum ConfigLoader {
     }
 
     /// `CHAT_GATEWAY_OPENAI_BASE_URL` (+ `_MODEL`, optional `_API_KEY`) make the default model an
-    /// OpenAI-compatible deployment named `openai`, so a deployment needs no config file.
+    /// OpenAI-compatible deployment, named after the upstream model, so a deployment needs no config file.
     static func applyEnvironment(_ environment: [String: String], to config: inout GatewayConfig) throws(ConfigError) {
         if let host = environment["CHAT_GATEWAY_HOST"], !host.isEmpty { config.server.host = host }
         if let port = environment["CHAT_GATEWAY_PORT"], !port.isEmpty {
@@ -107,8 +107,8 @@ public enum ConfigLoader {
             guard let model = environment["CHAT_GATEWAY_OPENAI_MODEL"], !model.isEmpty else {
                 throw ConfigError(key: "CHAT_GATEWAY_OPENAI_MODEL", problem: "must be set when CHAT_GATEWAY_OPENAI_BASE_URL is")
             }
-            config.llm.models["openai"] = .openai(OpenAIModelConfig(baseURL: baseURL, model: model, apiKeyEnv: "CHAT_GATEWAY_OPENAI_API_KEY"))
-            config.llm.defaultModel = "openai"
+            config.llm.models[model] = .openai(OpenAIModelConfig(baseURL: baseURL, model: model, apiKeyEnv: "CHAT_GATEWAY_OPENAI_API_KEY"))
+            config.llm.defaultModel = model
         }
     }
 

@@ -1,0 +1,7 @@
+/// Application close codes (docs/protocol.md, "Close codes").
+enum CloseCode {
+    /// No `hello` in time, or a first frame that was not `hello`.
+    static let helloRequired: UInt16 = 4001
+    /// What the client had not taken passed the outbound cap; it may reconnect and resume.
+    static let slowConsumer: UInt16 = 4008
+}

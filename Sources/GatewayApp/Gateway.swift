@@ -1,0 +1,76 @@
+import Dispatch
+import Foundation
+import GatewayCore
+import GatewayLLM
+import GatewayWebSocket
+
+/// The running gateway: builds every part from the config, starts them in order (state, workers,
+/// WebSocket server) and stops them in reverse, so no client sees a half-built or half-torn node.
+///
+/// `@unchecked Sendable`: every property is immutable; the one non-Sendable one, `sweeper`, is a
+/// Dispatch timer, which is itself thread-safe, and only `start()`/`stop()` touch it.
+public final class Gateway: @unchecked Sendable {
+    public let config: GatewayConfig
+    public let nodeID: String
+    private let health: HealthReporter
+    private let providers: ProviderSet
+    private let turns: TurnCoordinator
+    private let server: WebSocketServer
+    private let store: MemorySessionStore
+    private let sweeper: DispatchSourceTimer
+
+    public init(config: GatewayConfig, environment: [String: String]) throws {
+        self.config = config
+        nodeID = config.nodeID ?? Identifiers.node()
+        health = HealthReporter(nodeID: nodeID)
+        store = MemorySessionStore(settings: .init(
+            maxEvents: config.sessions.maxEvents, maxTranscriptEntries: config.sessions.maxTranscriptEntries,
+            idleTTLMillis: config.sessions.idleTTLSeconds * 1000, outboundCapBytes: config.server.outboundQueueBytes))
+        providers = try ProviderSet(models: config.llm.models, environment: environment)
+        let link = ServerLink()
+        turns = TurnCoordinator(store: store, providers: providers.byName, llm: config.llm, workers: config.workers,
+                                deliver: { link.deliver($0) })
+        let service = GatewayService(config: config, nodeID: nodeID, store: store, turns: turns, link: link, health: health)
+        server = WebSocketServer(options: Self.serverOptions(config), handler: service)
+        link.attach(server)
+        sweeper = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
+    }
+
+    public var boundPort: Int { server.boundPort }
+
+    public func start() throws {
+        try server.start()
+        let store = self.store
+        sweeper.schedule(deadline: .now() + .seconds(30), repeating: .seconds(30))
+        sweeper.setEventHandler {
+            let expired = store.expireIdleSessions()
+            if expired > 0 { Log.info("expired \(expired) idle session(s)") }
+        }
+        sweeper.resume()
+        health.set(.ready)
+        Log.info("node \(nodeID) ready; default model '\(config.llm.defaultModel)' (\(providers.describe(config.llm.defaultModel)))")
+    }
+
+    /// Stops in reverse order: not ready, no new turns and running ones ended, connections closed
+    /// (1001), then the upstream client.
+    public func stop() {
+        health.set(.draining)
+        sweeper.cancel()
+        turns.cancelAll(reason: TurnError(code: "shutdown", message: "the gateway node is shutting down"))
+        server.stop()
+        providers.shutdown()
+    }
+
+    static func serverOptions(_ config: GatewayConfig) -> WebSocketServerOptions {
+        var options = WebSocketServerOptions()
+        options.host = config.server.host
+        options.port = config.server.port
+        options.maxMessageBytes = config.server.maxMessageBytes
+        options.echoEnabled = config.server.echoEndpoint
+        options.echoMaxMessageBytes = config.server.echoMaxMessageBytes
+        options.heartbeatSeconds = config.server.heartbeatSeconds
+        options.hangupSeconds = config.server.heartbeatSeconds * 2 + 10
+        options.staticRoot = config.server.staticRoot.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        return options
+    }
+}

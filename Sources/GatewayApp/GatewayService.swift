@@ -1,0 +1,145 @@
+import Dispatch
+import GatewayCore
+import GatewayWebSocket
+
+/// The chat protocol on top of the WebSocket server (docs/protocol.md). Its handler methods run on
+/// the lws service thread; frames of one connection are handled in the order received.
+final class GatewayService: WebSocketServerHandler {
+    private let config: GatewayConfig
+    private let nodeID: String
+    private let store: any SessionStore
+    private let turns: TurnCoordinator
+    private let connections: ConnectionTable
+    private let link: ServerLink
+    private let health: HealthReporter
+
+    init(config: GatewayConfig, nodeID: String, store: any SessionStore, turns: TurnCoordinator,
+         link: ServerLink, health: HealthReporter) {
+        self.config = config
+        self.nodeID = nodeID
+        self.store = store
+        self.turns = turns
+        self.link = link
+        self.health = health
+        self.connections = ConnectionTable(controlCapBytes: config.server.outboundQueueBytes)
+    }
+
+    var connectionCount: Int { connections.count }
+
+    func connectionOpened(_ connection: ConnectionID, remoteAddress: String) {
+        connections.open(connection)
+        let deadline = DispatchTime.now() + .seconds(config.server.helloTimeoutSeconds)
+        DispatchQueue.global().asyncAfter(deadline: deadline) { [connections, link] in
+            guard connections.hasOpenConnectionWithoutHello(connection) else { return }
+            link.close(connection, code: CloseCode.helloRequired, reason: "hello required")
+        }
+    }
+
+    func connectionClosed(_ connection: ConnectionID) {
+        for session in connections.close(connection) {
+            leave(session: session, connection: connection)
+        }
+    }
+
+    func connectionReceived(_ connection: ConnectionID, text: [UInt8]) {
+        let frame: ClientFrame
+        do {
+            frame = try ClientFrame.decode(text)
+        } catch {
+            if connections.user(of: connection) == nil {
+                link.close(connection, code: CloseCode.helloRequired, reason: "the first frame must be hello")
+            } else {
+                send(.error(error, ref: nil), to: connection)
+            }
+            return
+        }
+        guard let user = connections.user(of: connection) else {
+            guard case .hello = frame else {
+                link.close(connection, code: CloseCode.helloRequired, reason: "the first frame must be hello")
+                return
+            }
+            hello(connection)
+            return
+        }
+        switch frame {
+        case .hello:
+            send(.error(.badRequest("hello was already received on this connection"), ref: nil), to: connection)
+        case .join(let session, let afterSeq):
+            join(session: session, afterSeq: afterSeq, connection: connection)
+        case .message(let session, let id, let text):
+            guard connections.hasJoined(session, connection) else { return send(.error(.notJoined(session: session), ref: id), to: connection) }
+            message(session: session, id: id, text: text, author: user, connection: connection)
+        case .stop(let session):
+            guard connections.hasJoined(session, connection) else { return send(.error(.notJoined(session: session), ref: nil), to: connection) }
+            turns.stop(session: session)
+        case .leave(let session):
+            guard connections.hasJoined(session, connection) else { return send(.error(.notJoined(session: session), ref: nil), to: connection) }
+            connections.removeSession(session, from: connection)
+            leave(session: session, connection: connection)
+        }
+    }
+
+    func nextOutbound(for connection: ConnectionID) -> OutboundAction {
+        guard let next = connections.nextOutbound(for: connection) else { return .idle }
+        switch next {
+        case .control(let frame):
+            return .frame(frame)
+        case .sessions(let sessions, let start):
+            for step in 0..<sessions.count {
+                let index = (start + step) % sessions.count
+                if let frame = store.nextFrame(session: sessions[index], connection: connection) {
+                    connections.advanceRoundRobin(connection, after: index)
+                    return .frame(frame)
+                }
+            }
+            return .idle
+        }
+    }
+
+    func httpResponse(forPath path: String) -> HTTPResponse {
+        health.response(forPath: path, connections: connections.count, sessions: store.sessionCount,
+                        runningTurns: turns.runningCount)
+    }
+
+    private func hello(_ connection: ConnectionID) {
+        let user = Identifiers.guest()
+        guard connections.setUser(user, for: connection) else { return }
+        send(.welcome(connectionID: "\(nodeID)-\(connection.rawValue)", node: nodeID, user: user, role: "user",
+                      heartbeatSeconds: config.server.heartbeatSeconds), to: connection)
+    }
+
+    private func join(session: String, afterSeq: Int?, connection: ConnectionID) {
+        // The joined frame is queued before the subscription can yield anything, and a connection's
+        // own frames go out before session events, so `joined` always precedes the replay.
+        let outcome = store.join(session: session, connection: connection, afterSeq: afterSeq)
+        guard case .joined(let seq, let recovered) = outcome else { return }
+        connections.addSession(session, to: connection)
+        send(.joined(session: session, seq: seq, recovered: recovered), to: connection)
+    }
+
+    private func message(session: String, id: String, text: String, author: String, connection: ConnectionID) {
+        switch turns.submit(session: session, messageID: id, text: text, author: author) {
+        case .accepted(let ackSeq), .duplicate(let ackSeq):
+            send(.ack(id: id, seq: ackSeq), to: connection)
+        case .busy:
+            send(.error(.busy(session: session), ref: id), to: connection)
+        case .overloaded:
+            send(.error(.overloaded, ref: id), to: connection)
+        }
+    }
+
+    private func leave(session: String, connection: ConnectionID) {
+        let remaining = store.leave(session: session, connection: connection)
+        if remaining == 0, config.sessions.cancelOnAbandon {
+            turns.stop(session: session)
+        }
+    }
+
+    private func send(_ frame: ServerFrame, to connection: ConnectionID) {
+        if connections.enqueue(frame.encode(), for: connection) {
+            link.wake(connection)
+        } else {
+            link.close(connection, code: CloseCode.slowConsumer, reason: "slow consumer")
+        }
+    }
+}
