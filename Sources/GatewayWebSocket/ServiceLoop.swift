@@ -79,6 +79,7 @@ final class ServiceLoop: @unchecked Sendable {
         listenPort.store(port, ordering: .releasing)
         let address = UInt(bitPattern: context)
         inbox.withLock { $0.contextAddress = address }
+        let tick = startSulTick()
         startup.finish(.success(port))
 
         // poll: lws_service returns after every batch of events. libev: it returns only once
@@ -86,6 +87,7 @@ final class ServiceLoop: @unchecked Sendable {
         while !exitRequested {
             if lws_service(context, 0) < 0 { break }
         }
+        tick?.cancel()
         inbox.withLock { $0.contextAddress = nil }
         lws_context_destroy(context)
         self.context = nil
@@ -94,6 +96,19 @@ final class ServiceLoop: @unchecked Sendable {
         timer.deallocate()
         self.timer = nil
         resources.release()
+    }
+
+    /// lws 4.1's libev loop services its timers (pings, hang-ups, ours) only when an I/O event
+    /// arrives or its one ev timer fires, and that timer is not re-armed when an earlier timer is
+    /// added while it is running: an idle connection's ping could wait for minutes. A once-a-second
+    /// wake (an empty inbox post: one pipe write) bounds that lateness to a second.
+    private func startSulTick() -> (any DispatchSourceTimer)? {
+        guard options.eventLoop == .libev else { return nil }
+        let tick = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
+        tick.schedule(deadline: .now() + .seconds(1), repeating: .seconds(1), leeway: .milliseconds(100))
+        tick.setEventHandler { [weak self] in self?.post { _ in } }
+        tick.resume()
+        return tick
     }
 
     private func createContext(_ resources: ContextResources) -> OpaquePointer? {
