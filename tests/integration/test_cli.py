@@ -1,0 +1,110 @@
+"""The command line: --help, start-up refusals that name the bad key, and API keys never shown."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+from conftest import REPO_ROOT, _SCRUBBED_ENV, gateway_binary, http_get
+
+SECRET = "sk-test-0123456789-never-print-me"
+
+
+def run_gateway(args: list[str], env: dict | None = None, timeout: float = 10) -> subprocess.CompletedProcess:
+    proc_env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV and k != "CHAT_GATEWAY_CONFIG"}
+    proc_env.update(env or {})
+    return subprocess.run([str(gateway_binary()), *args], cwd=REPO_ROOT, env=proc_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def write_config(tmp_path, config: dict) -> str:
+    path = tmp_path / "gateway.json"
+    path.write_text(json.dumps(config))
+    return str(path)
+
+
+def test_help_lists_options_and_starts_nothing():
+    result = run_gateway(["--help"])
+    assert result.returncode == 0, result.stderr
+    for option in ("--config", "--port", "--host", "--echo-endpoint", "--help"):
+        assert option in result.stdout, option
+    assert "chat-gateway listening on" not in result.stdout
+
+
+def test_unknown_flag_is_a_usage_error():
+    result = run_gateway(["--frobnicate"])
+    assert result.returncode == 2
+    assert "--frobnicate" in result.stderr
+
+
+def test_bad_port_flag_is_a_usage_error():
+    result = run_gateway(["--port", "http"])
+    assert result.returncode == 2
+    assert "--port" in result.stderr
+
+
+def test_unknown_config_key_is_named(tmp_path):
+    path = write_config(tmp_path, {"server": {"prot": 9000}})
+    result = run_gateway(["--config", path])
+    assert result.returncode == 2
+    assert "server.prot" in result.stderr, result.stderr
+
+
+def test_wrong_type_is_named(tmp_path):
+    path = write_config(tmp_path, {"workers": {"concurrency": "lots"}})
+    result = run_gateway(["--config", path])
+    assert result.returncode == 2
+    assert "workers.concurrency" in result.stderr, result.stderr
+
+
+def test_default_model_must_exist(tmp_path):
+    path = write_config(tmp_path, {"llm": {"default_model": "gpt-nowhere"}})
+    result = run_gateway(["--config", path])
+    assert result.returncode == 2
+    assert "llm.default_model" in result.stderr, result.stderr
+
+
+def test_invalid_json_is_refused(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text('{"server": {"port": 80,}')
+    result = run_gateway(["--config", str(path)])
+    assert result.returncode == 2
+    assert result.stderr.strip(), "a message saying what is wrong"
+
+
+def test_missing_config_file_is_refused(tmp_path):
+    result = run_gateway(["--config", str(tmp_path / "nope.json")])
+    assert result.returncode == 2
+    assert "nope.json" in result.stderr
+
+
+def test_missing_static_root_names_the_key(tmp_path):
+    path = write_config(tmp_path, {"server": {"static_root": str(tmp_path / "no-such-dir")}})
+    result = run_gateway(["--config", path])
+    assert result.returncode == 2
+    assert "server.static_root" in result.stderr, result.stderr
+
+
+def test_openai_base_url_needs_a_model():
+    result = run_gateway([], env={"CHAT_GATEWAY_OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
+    assert result.returncode == 2
+    assert "CHAT_GATEWAY_OPENAI_MODEL" in result.stderr, result.stderr
+
+
+def test_bad_port_env_is_named():
+    result = run_gateway([], env={"CHAT_GATEWAY_PORT": "eighty"})
+    assert result.returncode == 2
+    assert "CHAT_GATEWAY_PORT" in result.stderr, result.stderr
+
+
+def test_api_key_is_never_logged_or_served(gateway_factory):
+    gw = gateway_factory({}, env={"CHAT_GATEWAY_OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+                                  "CHAT_GATEWAY_OPENAI_MODEL": "some-model",
+                                  "CHAT_GATEWAY_OPENAI_API_KEY": SECRET})
+    for path in ("/healthz", "/readyz"):
+        _, _, body = http_get(gw.http_url + path)
+        assert SECRET.encode() not in body
+    assert gw.stop()[0] == 0
+    assert SECRET not in gw.stderr() and SECRET not in "\n".join(gw.stdout_lines)
+    assert "some-model" in gw.stderr(), "start-up names the default model"
