@@ -1,12 +1,7 @@
-"""Shared pytest fixtures for the chat-gateway test suites.
+"""Fixtures and hooks for every suite; the helpers they use are in harness.py.
 
-* ``gateway_factory`` starts real ``chat-gateway`` processes (``CHAT_GATEWAY_BIN``,
-  default ``.build/debug/chat-gateway``, run from the repo root) with a temporary
-  JSON config, waits for the ``listening on`` line, and on teardown sends SIGTERM
-  and asserts a clean exit (code 0 within 5 s). Its stderr is attached to the
-  report of a failing test.
-* ``scripted_upstream`` runs ``tests/upstream/scripted_upstream.py`` (one per session).
-* ``WSClient`` is a small asyncio helper around ``websockets`` for the chat.v1 protocol.
+* ``gateway_factory`` / ``gateway``: real ``chat-gateway`` processes (see ``harness.GatewayProcess``).
+* ``scripted_upstream``: ``tests/upstream/scripted_upstream.py``, one per session.
 * ``async def`` tests run under ``asyncio.run`` (no plugin needed), bounded by
   ``@pytest.mark.async_timeout(seconds)`` (default 30 s).
 """
@@ -14,40 +9,15 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import inspect
-import json
-import os
-import re
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Any, Callable, Iterable
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from harness import GATEWAYS_KEY, GatewayFactory, GatewayProcess, ScriptedUpstream
+
 DEFAULT_ASYNC_TIMEOUT = 30.0
-LISTEN_TIMEOUT_S = 10.0
-SHUTDOWN_TIMEOUT_S = 5.0
-
-LISTEN_RE = re.compile(r"chat-gateway listening on http://(?P<host>[^:\s]+|\[[^\]]+\]):(?P<port>\d+)")
-
-# Environment variables that would change the gateway's default model or address.
-_SCRUBBED_ENV = (
-    "CHAT_GATEWAY_OPENAI_BASE_URL",
-    "CHAT_GATEWAY_OPENAI_MODEL",
-    "CHAT_GATEWAY_OPENAI_API_KEY",
-    "CHAT_GATEWAY_PORT",
-    "CHAT_GATEWAY_HOST",
-)
 
 
 # --------------------------------------------------------------------------- async tests
@@ -73,189 +43,37 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function):
         except asyncio.TimeoutError:
             pytest.fail(f"test did not finish within {timeout} s", pytrace=False)
 
-    asyncio.run(bounded())
+    # Playwright's sync API (the browser suite) keeps an event loop running on this thread for the
+    # whole session, and asyncio.run refuses to nest: run the test on a thread of its own then.
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(bounded())
+        return True
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(bounded())
+        except BaseException as e:  # re-raised on the test's thread, pytest.fail included
+            failure.append(e)
+
+    worker = threading.Thread(target=run, name=f"async-{pyfuncitem.name}")
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
     return True
 
 
-# --------------------------------------------------------------------------- helpers
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def deep_merge(base: dict, override: dict) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
-def wait_until(pred: Callable[[], Any], timeout: float, interval: float = 0.02, what: str = "condition"):
-    """Poll ``pred`` until it returns a truthy value; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
-
-
-def http_get(url: str, timeout: float = 5.0) -> tuple[int, dict, bytes]:
-    """GET ``url``; returns (status, headers(lower-case keys), body) also for error statuses."""
-    req = urllib.request.Request(url, method="GET")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
-    except urllib.error.HTTPError as e:
-        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
-
-
-# --------------------------------------------------------------------------- gateway processes
-
-# Base config used by every test gateway; tests override pieces of it.
-BASE_CONFIG: dict = {
-    "node": {"id": "it-node"},
-    "server": {"host": "127.0.0.1"},
-    "llm": {
-        "default_model": "demo",
-        "models": {"demo": {"provider": "demo", "tokens_per_second": 400, "tokens": 20}},
-    },
-}
-
-
-def gateway_binary() -> Path:
-    env = os.environ.get("CHAT_GATEWAY_BIN")
-    path = Path(env) if env else REPO_ROOT / ".build" / "debug" / "chat-gateway"
-    if not path.is_absolute():
-        path = REPO_ROOT / path
-    return path
-
-
-class GatewayProcess:
-    def __init__(self, config: dict | None, args: Iterable[str], workdir: Path, name: str,
-                 env: dict | None = None):
-        self.config = config
-        self.name = name
-        self.workdir = workdir
-        self.port = free_port()
-        self.host = "127.0.0.1"
-        self.stderr_path = workdir / f"{name}.stderr"
-        self.stdout_lines: list[str] = []
-        self.returncode: int | None = None
-        self.stopped = False
-        cmd = [str(gateway_binary())]
-        if config is not None:
-            cfg_path = workdir / f"{name}.json"
-            cfg_path.write_text(json.dumps(config, indent=2))
-            cmd += ["--config", str(cfg_path)]
-        cmd += ["--port", str(self.port), *args]
-        self.cmd = cmd
-        proc_env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
-        if env:
-            proc_env.update(env)
-        self._stderr_file = open(self.stderr_path, "wb")
-        self._listening = threading.Event()
-        self.proc = subprocess.Popen(
-            cmd, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=self._stderr_file, env=proc_env)
-        self._reader = threading.Thread(target=self._read_stdout, daemon=True)
-        self._reader.start()
-
-    def _read_stdout(self) -> None:
-        assert self.proc.stdout is not None
-        for raw in self.proc.stdout:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            self.stdout_lines.append(line)
-            m = LISTEN_RE.search(line)
-            if m and not self._listening.is_set():
-                self.host = m.group("host").strip("[]")
-                listened_port = int(m.group("port"))
-                if listened_port != self.port:
-                    self.stdout_lines.append(f"[test] WARNING: asked for port {self.port}, got {listened_port}")
-                    self.port = listened_port
-                self._listening.set()
-
-    def wait_listening(self, timeout: float = LISTEN_TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout
-        while not self._listening.wait(0.02):
-            if self.proc.poll() is not None:
-                self._reader.join(1)
-                raise RuntimeError(
-                    f"gateway exited with {self.proc.returncode} before listening\n"
-                    f"cmd: {self.cmd}\nstdout: {self.stdout_lines}\nstderr:\n{self.stderr()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"gateway did not print the listening line within {timeout} s\n"
-                    f"cmd: {self.cmd}\nstdout: {self.stdout_lines}\nstderr:\n{self.stderr()}")
-
-    # URLs
-    @property
-    def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/v1/ws"
-
-    @property
-    def echo_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/v1/echo"
-
-    def stderr(self) -> str:
-        try:
-            self._stderr_file.flush()
-        except ValueError:
-            pass
-        try:
-            return self.stderr_path.read_text("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def stop(self) -> tuple[int | None, float]:
-        """SIGTERM and wait; returns (returncode or None if it hung, seconds taken)."""
-        if self.stopped:
-            return self.returncode, 0.0
-        self.stopped = True
-        t0 = time.monotonic()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(SHUTDOWN_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-                self.returncode = None
-                self._close_files()
-                return None, time.monotonic() - t0
-        self.returncode = self.proc.returncode
-        self._close_files()
-        return self.returncode, time.monotonic() - t0
-
-    def _close_files(self) -> None:
-        self._reader.join(2)
-        try:
-            self._stderr_file.close()
-        except OSError:
-            pass
-
-
-_GATEWAYS_KEY = pytest.StashKey[list]()
+# --------------------------------------------------------------------------- gateways
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call):
     report = yield
     if report.failed:
-        for gw in item.stash.get(_GATEWAYS_KEY, []):
+        for gw in item.stash.get(GATEWAYS_KEY, []):
             text = gw.stderr()
             if len(text) > 20000:
                 text = "...(truncated)...\n" + text[-20000:]
@@ -263,50 +81,6 @@ def pytest_runtest_makereport(item: pytest.Item, call):
             if gw.stdout_lines:
                 report.sections.append((f"gateway {gw.name} stdout ({report.when})", "\n".join(gw.stdout_lines)))
     return report
-
-
-class GatewayFactory:
-    def __init__(self, tmp_path: Path, item: pytest.Item):
-        self.tmp_path = tmp_path
-        self.item = item
-        self.started: list[GatewayProcess] = []
-
-    def __call__(self, config: dict | None = None, *, args: Iterable[str] = (), use_base: bool = True,
-                 env: dict | None = None, wait: bool = True) -> GatewayProcess:
-        """Start a gateway. ``config`` is deep-merged into BASE_CONFIG unless use_base=False
-        (then it is used as is; None means no --config at all)."""
-        if use_base:
-            cfg = deep_merge(BASE_CONFIG, config or {})
-        else:
-            cfg = config
-        binary = gateway_binary()
-        if not binary.exists():
-            pytest.fail(f"gateway binary {binary} does not exist (build it with `swift build` "
-                        f"or set CHAT_GATEWAY_BIN)", pytrace=False)
-        gw = GatewayProcess(cfg, args, self.tmp_path, f"gw{len(self.started)}", env=env)
-        self.started.append(gw)
-        self.item.stash.setdefault(_GATEWAYS_KEY, []).append(gw)
-        if wait:
-            gw.wait_listening()
-        return gw
-
-    def stop_all(self) -> list[str]:
-        problems = []
-        for gw in self.started:
-            if gw.stopped:
-                rc = gw.returncode
-                if rc != 0:
-                    problems.append(f"gateway {gw.name} had exited with {rc}")
-                continue
-            already_dead = gw.proc.poll() is not None
-            rc, took = gw.stop()
-            if already_dead:
-                problems.append(f"gateway {gw.name} died during the test with exit code {rc}")
-            elif rc is None:
-                problems.append(f"gateway {gw.name} did not exit within {SHUTDOWN_TIMEOUT_S} s of SIGTERM")
-            elif rc != 0:
-                problems.append(f"gateway {gw.name} exited with {rc} after SIGTERM (took {took:.2f} s)")
-        return problems
 
 
 @pytest.fixture
@@ -325,74 +99,6 @@ def gateway(gateway_factory) -> GatewayProcess:
     return gateway_factory()
 
 
-# --------------------------------------------------------------------------- scripted upstream
-
-
-class ScriptedUpstream:
-    def __init__(self, workdir: Path):
-        script = REPO_ROOT / "tests" / "upstream" / "scripted_upstream.py"
-        if not script.exists():
-            raise RuntimeError(f"{script} does not exist")
-        self.port_file = workdir / "upstream.port"
-        self.stderr_path = workdir / "upstream.stderr"
-        self._stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, str(script), "--port", "0", "--port-file", str(self.port_file)],
-            cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr)
-        deadline = time.monotonic() + LISTEN_TIMEOUT_S
-        self.port = None
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                text = self.port_file.read_text().strip()
-                if text:
-                    self.port = int(text)
-                    break
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.02)
-        if self.port is None:
-            self.stop()
-            raise RuntimeError("scripted upstream did not start:\n" + self.stderr_path.read_text("utf-8", "replace"))
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def log(self) -> list[dict]:
-        status, _, body = http_get(f"http://127.0.0.1:{self.port}/_log")
-        assert status == 200, body
-        return json.loads(body)
-
-    def wait_closed(self, request_id, timeout_ms: int = 2000) -> dict:
-        status, _, body = http_get(
-            f"http://127.0.0.1:{self.port}/_log?wait_closed={request_id}&timeout_ms={timeout_ms}",
-            timeout=timeout_ms / 1000 + 5)
-        assert status == 200, (status, body)
-        return json.loads(body)
-
-    def find_request(self, text: str, timeout: float = 5.0) -> dict:
-        """The logged request whose last message contains ``text`` (polls)."""
-        def find():
-            for entry in self.log():
-                msgs = entry.get("messages") or []
-                if msgs and text in str(msgs[-1].get("content", "")):
-                    return entry
-            return None
-        return wait_until(find, timeout, what=f"upstream request containing {text!r}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._stderr.close()
-
-
 @pytest.fixture(scope="session")
 def scripted_upstream(tmp_path_factory):
     up = ScriptedUpstream(tmp_path_factory.mktemp("upstream"))
@@ -400,183 +106,3 @@ def scripted_upstream(tmp_path_factory):
     up.stop()
 
 
-def upstream_model_config(upstream: ScriptedUpstream, model: str, **extra) -> dict:
-    """Config override making the gateway's default model a scripted-upstream behaviour."""
-    model_cfg = {"provider": "openai", "base_url": upstream.base_url, "model": model}
-    model_cfg.update(extra)
-    return {"llm": {"default_model": "up", "models": {"up": model_cfg}}}
-
-
-# --------------------------------------------------------------------------- WebSocket client
-
-
-class WSClient:
-    """A chat.v1 client over ``websockets`` (asyncio API)."""
-
-    def __init__(self, ws):
-        self.ws = ws
-        self.welcome: dict | None = None
-        self.received: list[dict] = []
-
-    @classmethod
-    async def connect(cls, url: str, *, subprotocols=("chat.v1",), **kwargs) -> "WSClient":
-        from websockets.asyncio.client import connect
-
-        kwargs.setdefault("open_timeout", 5)
-        kwargs.setdefault("close_timeout", 2)
-        kwargs.setdefault("ping_interval", None)
-        kwargs.setdefault("compression", None)
-        kwargs.setdefault("proxy", None)
-        ws = await connect(url, subprotocols=list(subprotocols) if subprotocols else None, **kwargs)
-        return cls(ws)
-
-    @classmethod
-    async def open(cls, url: str, **kwargs) -> "WSClient":
-        """Connect and complete the hello/welcome exchange."""
-        client = await cls.connect(url, **kwargs)
-        await client.hello()
-        return client
-
-    async def send(self, obj: dict) -> None:
-        await self.ws.send(json.dumps(obj))
-
-    async def send_raw(self, data, *, text: bool | None = None) -> None:
-        await self.ws.send(data, text=text)
-
-    async def recv(self, timeout: float = 5.0) -> dict:
-        try:
-            raw = await asyncio.wait_for(self.ws.recv(), timeout)
-        except asyncio.TimeoutError:
-            raise AssertionError(f"no frame within {timeout} s; received so far: {self.received[-10:]}") from None
-        assert isinstance(raw, str), f"expected a text frame, got binary {raw[:100]!r}"
-        frame = json.loads(raw)
-        assert isinstance(frame, dict) and isinstance(frame.get("type"), str), f"frame without type: {raw!r}"
-        self.received.append(frame)
-        return frame
-
-    async def expect(self, type_: str, timeout: float = 5.0) -> dict:
-        frame = await self.recv(timeout)
-        assert frame["type"] == type_, f"expected {type_!r}, got {frame}"
-        return frame
-
-    async def expect_nothing(self, within: float) -> None:
-        """Assert that no frame arrives within ``within`` seconds."""
-        try:
-            raw = await asyncio.wait_for(self.ws.recv(), within)
-        except asyncio.TimeoutError:
-            return
-        raise AssertionError(f"expected no frame, got {raw!r}")
-
-    async def hello(self, **extra) -> dict:
-        await self.send({"type": "hello", "client": "pytest", **extra})
-        self.welcome = await self.expect("welcome")
-        return self.welcome
-
-    async def join(self, session: str, after_seq: int | None = None) -> dict:
-        msg: dict = {"type": "join", "session": session}
-        if after_seq is not None:
-            msg["after_seq"] = after_seq
-        await self.send(msg)
-        return await self.expect("joined")
-
-    async def message(self, session: str, mid: str, text: str) -> None:
-        await self.send({"type": "message", "session": session, "id": mid, "text": text})
-
-    async def recv_until(self, pred: Callable[[dict], bool], timeout: float = 10.0) -> list[dict]:
-        """Frames up to and including the first one matching ``pred``."""
-        deadline = time.monotonic() + timeout
-        frames = []
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"timed out after {timeout} s; got {frames[-10:]}")
-            frame = await self.recv(remaining)
-            frames.append(frame)
-            if pred(frame):
-                return frames
-
-    async def recv_turn(self, timeout: float = 10.0) -> list[dict]:
-        """Frames up to and including the next ``turn.end``."""
-        return await self.recv_until(lambda f: f["type"] == "turn.end", timeout)
-
-    async def expect_close(self, timeout: float = 5.0) -> tuple[int | None, str, list]:
-        """Read until the connection closes; returns (close code received or None, reason, frames read)."""
-        from websockets.exceptions import ConnectionClosed
-
-        frames = []
-        deadline = time.monotonic() + timeout
-        try:
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"connection not closed within {timeout} s; frames: {frames[-10:]}")
-                try:
-                    raw = await asyncio.wait_for(self.ws.recv(), remaining)
-                except asyncio.TimeoutError:
-                    continue
-                frames.append(raw)
-        except ConnectionClosed as e:
-            rcvd = e.rcvd
-            return (rcvd.code if rcvd else None), (rcvd.reason if rcvd else ""), frames
-
-    async def close(self) -> None:
-        try:
-            await asyncio.wait_for(self.ws.close(), 3)
-        except Exception:
-            pass
-
-
-# --------------------------------------------------------------------------- event checks
-
-
-def is_event(frame: dict) -> bool:
-    """Session log events (they carry a seq); snapshot/joined/ack/error are not events."""
-    return frame["type"] in ("message", "turn.start", "turn.delta", "turn.end")
-
-
-def covered(frame: dict) -> range:
-    """The seqs a frame covers (a merged delta covers from_seq..seq)."""
-    seq = frame["seq"]
-    start = frame.get("from_seq", seq) if frame["type"] == "turn.delta" else seq
-    return range(start, seq + 1)
-
-
-def assert_contiguous(events: list[dict], first: int) -> int:
-    """Events cover first, first+1, ... with no gap and no duplicate; returns the last seq."""
-    expected = first
-    for ev in events:
-        assert isinstance(ev["seq"], int) and not isinstance(ev["seq"], bool), ev
-        r = covered(ev)
-        if ev["type"] == "turn.delta" and "from_seq" in ev:
-            assert isinstance(ev["from_seq"], int) and ev["from_seq"] <= ev["seq"], ev
-        assert r.start == expected, f"expected seq {expected}, got {ev} (gap or duplicate)"
-        expected = r.stop
-    return expected - 1
-
-
-def normalize(events: list[dict]) -> list:
-    """A comparable view of an event sequence independent of delta merging:
-    non-delta events as (seq, type, relevant fields), consecutive deltas of a turn
-    collapsed to ('deltas', turn, first seq, last seq, joined text)."""
-    out: list = []
-    for ev in events:
-        if ev["type"] == "turn.delta":
-            r = covered(ev)
-            if out and out[-1][0] == "deltas" and out[-1][1] == ev["turn"] and out[-1][3] + 1 == r.start:
-                prev = out[-1]
-                out[-1] = ("deltas", prev[1], prev[2], r.stop - 1, prev[4] + ev["text"])
-            else:
-                out.append(("deltas", ev["turn"], r.start, r.stop - 1, ev["text"]))
-        else:
-            stable = {k: v for k, v in ev.items()}
-            out.append((ev["seq"], ev["type"], json.dumps(stable, sort_keys=True)))
-    return out
-
-
-def turn_text(events: list[dict], turn: str | None = None) -> str:
-    return "".join(ev["text"] for ev in events
-                   if ev["type"] == "turn.delta" and (turn is None or ev["turn"] == turn))
-
-
-def unique(prefix: str = "s") -> str:
-    return f"{prefix}-{os.getpid()}-{time.monotonic_ns()}"

@@ -118,7 +118,7 @@ def gateway():
 # --------------------------------------------------------------------------------------------
 # Scripted server for protocol edge cases (no gateway needed).
 
-FAKE_ORIGIN = "http://chat.test"
+from helpers import FAKE_ORIGIN  # noqa: E402  (the origin the fake site is served at)
 FAKE_WS = "ws://chat.test/v1/ws"
 CONTENT_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 

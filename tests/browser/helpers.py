@@ -3,6 +3,9 @@ import time
 
 from playwright.sync_api import expect
 
+# The origin playwright serves web-demo/ at for the scripted fake gateway (browser/conftest.py).
+FAKE_ORIGIN = "http://chat.test"
+
 UUID_RE = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
 
 

@@ -6,7 +6,7 @@ import time
 
 from playwright.sync_api import expect
 
-from conftest import FAKE_ORIGIN
+from helpers import FAKE_ORIGIN
 from helpers import (UUID_RE, assistants, reply, send, session_id, text_of, until, users,
                      wait_finished, wait_state)
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import WSClient, unique
+from harness import WSClient, unique
 
 BAD_REQUESTS = {
     "invalid-json": "{not json",

@@ -6,13 +6,13 @@ import json
 import os
 import subprocess
 
-from conftest import REPO_ROOT, _SCRUBBED_ENV, gateway_binary, http_get
+from harness import REPO_ROOT, SCRUBBED_ENV, gateway_binary, http_get
 
 SECRET = "sk-test-0123456789-never-print-me"
 
 
 def run_gateway(args: list[str], env: dict | None = None, timeout: float = 10) -> subprocess.CompletedProcess:
-    proc_env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV and k != "CHAT_GATEWAY_CONFIG"}
+    proc_env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV and k != "CHAT_GATEWAY_CONFIG"}
     proc_env.update(env or {})
     return subprocess.run([str(gateway_binary()), *args], cwd=REPO_ROOT, env=proc_env,
                           capture_output=True, text=True, timeout=timeout)

@@ -11,7 +11,7 @@ import pytest
 from websockets.exceptions import InvalidHandshake
 from websockets.frames import Opcode
 
-from conftest import REPO_ROOT, WSClient, http_get, unique
+from harness import REPO_ROOT, WSClient, http_get, unique
 
 
 async def test_hello_welcome_fields_and_subprotocol(gateway):

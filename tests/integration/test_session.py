@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import (WSClient, assert_contiguous, covered, is_event, normalize, turn_text, unique)
+from harness import (WSClient, assert_contiguous, covered, is_event, normalize, turn_text, unique)
 
 
 def demo(tokens: int, tps: int) -> dict:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (WSClient, assert_contiguous, covered, is_event, normalize, turn_text, unique)
+from harness import (WSClient, assert_contiguous, covered, is_event, normalize, turn_text, unique)
 
 
 def _proc_tcp_entries():
