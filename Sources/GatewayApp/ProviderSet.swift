@@ -29,7 +29,7 @@ struct ProviderSet: Sendable {
                     baseURL: openai.baseURL, model: openai.model, apiKey: apiKey,
                     connectTimeout: .milliseconds(openai.connectTimeoutMillis),
                     totalTimeout: .seconds(openai.timeoutSeconds),
-                    maxTokens: openai.maxTokens)
+                    maxTokens: openai.maxTokens, temperature: openai.temperature)
                 providers[name] = OpenAIProvider(config: config, client: client!)
                 descriptions[name] = "OpenAI-compatible \(openai.baseURL) model \(openai.model)"
                     + (apiKey == nil ? ", no API key" : ", API key from $\(openai.apiKeyEnv!)")

@@ -75,7 +75,7 @@ public enum ConfigLoader {
             demo.tokens = try section.int("tokens", default: demo.tokens, range: 1...1_000_000)
             return .demo(demo)
         case "openai":
-            try section.rejectUnknownKeys(allowed: ["provider", "base_url", "model", "api_key_env", "connect_timeout_ms", "timeout_s", "max_tokens"])
+            try section.rejectUnknownKeys(allowed: ["provider", "base_url", "model", "api_key_env", "connect_timeout_ms", "timeout_s", "max_tokens", "temperature"])
             guard let baseURL = try section.optionalString("base_url") else {
                 throw ConfigError(key: section.key("base_url"), problem: "missing (e.g. http://127.0.0.1:8081/v1)")
             }
@@ -85,7 +85,8 @@ public enum ConfigLoader {
             var openai = OpenAIModelConfig(baseURL: baseURL, model: model, apiKeyEnv: try section.optionalString("api_key_env"))
             openai.connectTimeoutMillis = try section.int("connect_timeout_ms", default: openai.connectTimeoutMillis, range: 1...600_000)
             openai.timeoutSeconds = try section.int("timeout_s", default: openai.timeoutSeconds, range: 1...86_400)
-            openai.maxTokens = try section.optionalInt("max_tokens")
+            openai.maxTokens = try section.optionalInt("max_tokens", range: 1...1_000_000)
+            openai.temperature = try section.optionalDouble("temperature", range: 0...2)
             return .openai(openai)
         default:
             throw ConfigError(key: section.key("provider"), problem: "unknown provider '\(provider)' (one of: demo, openai)")

@@ -38,11 +38,7 @@ struct ConfigSection {
     }
 
     func int(_ name: String, default value: Int, range: ClosedRange<Int>) throws(ConfigError) -> Int {
-        guard let number = try optionalInt(name) else { return value }
-        guard range.contains(number) else {
-            throw ConfigError(key: key(name), problem: "must be between \(range.lowerBound) and \(range.upperBound), got \(number)")
-        }
-        return number
+        try optionalInt(name, range: range) ?? value
     }
 
     func optionalInt(_ name: String) throws(ConfigError) -> Int? {
@@ -54,13 +50,25 @@ struct ConfigSection {
     }
 
     func double(_ name: String, default value: Double, range: ClosedRange<Double>) throws(ConfigError) -> Double {
+        try optionalDouble(name, range: range) ?? value
+    }
+
+    func optionalDouble(_ name: String, range: ClosedRange<Double>) throws(ConfigError) -> Double? {
         let number: Double
         switch members[name] {
-        case nil, .null?: return value
+        case nil, .null?: return nil
         case .int(let whole)?: number = Double(whole)
         case .double(let fraction)?: number = fraction
         case let other?: throw ConfigError(key: key(name), problem: "must be a number, not \(other.typeName)")
         }
+        guard range.contains(number) else {
+            throw ConfigError(key: key(name), problem: "must be between \(range.lowerBound) and \(range.upperBound), got \(number)")
+        }
+        return number
+    }
+
+    func optionalInt(_ name: String, range: ClosedRange<Int>) throws(ConfigError) -> Int? {
+        guard let number = try optionalInt(name) else { return nil }
         guard range.contains(number) else {
             throw ConfigError(key: key(name), problem: "must be between \(range.lowerBound) and \(range.upperBound), got \(number)")
         }

@@ -62,6 +62,8 @@ public struct OpenAIModelConfig: Sendable, Equatable {
     public var connectTimeoutMillis = 5_000
     public var timeoutSeconds = 300
     public var maxTokens: Int? = nil
+    /// Sampling temperature sent upstream; nil leaves it to the server's default.
+    public var temperature: Double? = nil
 
     public init(baseURL: String, model: String, apiKeyEnv: String? = nil) {
         self.baseURL = baseURL

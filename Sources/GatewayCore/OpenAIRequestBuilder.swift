@@ -9,14 +9,17 @@ public struct OpenAIRequestBuilder: Sendable {
     public var apiKey: String?
     /// Provider-wide cap on output tokens; a request's own `maxOutputTokens` can only lower it.
     public var maxTokens: Int?
+    /// Sent as `temperature` when set; otherwise the server's default applies.
+    public var temperature: Double?
 
     /// Error details quoted into `TurnError` messages are cut to this many characters.
     public static let maxErrorDetailLength = 300
 
-    public init(model: String, apiKey: String? = nil, maxTokens: Int? = nil) {
+    public init(model: String, apiKey: String? = nil, maxTokens: Int? = nil, temperature: Double? = nil) {
         self.model = model
         self.apiKey = apiKey
         self.maxTokens = maxTokens
+        self.temperature = temperature
     }
 
     /// `base` is e.g. `http://127.0.0.1:8081/v1` (a trailing slash is fine).
@@ -27,14 +30,16 @@ public struct OpenAIRequestBuilder: Sendable {
     }
 
     /// JSON body: model, messages, `stream: true`, `stream_options.include_usage` (so the usage
-    /// chunk arrives before `[DONE]`) and `max_tokens` when either cap is set (the smaller wins).
+    /// chunk arrives before `[DONE]`), `max_tokens` when either cap is set (the smaller wins) and
+    /// `temperature` when configured.
     public func body(for request: ChatRequest) -> [UInt8] {
         let caps = [maxTokens, request.maxOutputTokens].compactMap { $0 }
         let body = Body(model: model,
                         messages: request.messages.map { Body.Message(role: $0.role.rawValue, content: $0.content) },
                         stream: true,
                         streamOptions: .init(includeUsage: true),
-                        maxTokens: caps.min())
+                        maxTokens: caps.min(),
+                        temperature: temperature)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Encoding strings, ints and bools cannot fail.
@@ -100,9 +105,10 @@ private struct Body: Encodable {
     var stream: Bool
     var streamOptions: StreamOptions
     var maxTokens: Int?
+    var temperature: Double?
 
     enum CodingKeys: String, CodingKey {
-        case model, messages, stream
+        case model, messages, stream, temperature
         case streamOptions = "stream_options"
         case maxTokens = "max_tokens"
     }

@@ -16,6 +16,8 @@ public struct OpenAIProviderConfig: Sendable {
     public var stallTimeout: Duration?
     /// Cap on output tokens sent as `max_tokens`; a request's own cap can only lower it.
     public var maxTokens: Int?
+    /// Sampling temperature; nil leaves it to the server.
+    public var temperature: Double?
     /// Shown to users in `turn.start`; defaults to `model`.
     public var displayName: String
 
@@ -26,6 +28,7 @@ public struct OpenAIProviderConfig: Sendable {
                 totalTimeout: Duration = .seconds(300),
                 stallTimeout: Duration? = nil,
                 maxTokens: Int? = nil,
+                temperature: Double? = nil,
                 displayName: String? = nil) {
         self.baseURL = baseURL
         self.model = model
@@ -34,6 +37,7 @@ public struct OpenAIProviderConfig: Sendable {
         self.totalTimeout = totalTimeout
         self.stallTimeout = stallTimeout
         self.maxTokens = maxTokens
+        self.temperature = temperature
         self.displayName = displayName ?? model
     }
 }
@@ -54,7 +58,8 @@ public final class OpenAIProvider: ChatProvider {
     public init(config: OpenAIProviderConfig, client: HTTPStreamClient) {
         self.config = config
         self.client = client
-        self.builder = OpenAIRequestBuilder(model: config.model, apiKey: config.apiKey, maxTokens: config.maxTokens)
+        self.builder = OpenAIRequestBuilder(model: config.model, apiKey: config.apiKey, maxTokens: config.maxTokens,
+                                            temperature: config.temperature)
     }
 
     public var displayName: String { config.displayName }

@@ -33,6 +33,17 @@ final class OpenAIRequestBuilderTests: XCTestCase {
         XCTAssertEqual(try maxTokens(provider: 256, request: 100) as? Int, 100)
     }
 
+    func testTemperatureIsSentOnlyWhenConfigured() throws {
+        func temperature(_ value: Double?) throws -> Any? {
+            let body = OpenAIRequestBuilder(model: "m", temperature: value).body(for: request)
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
+            return object["temperature"]
+        }
+        XCTAssertNil(try temperature(nil))
+        XCTAssertEqual(try temperature(0) as? Double, 0)
+        XCTAssertEqual(try temperature(0.7) as? Double, 0.7)
+    }
+
     func testHeaders() {
         let names = { (builder: OpenAIRequestBuilder) in builder.headers().map { "\($0.name): \($0.value)" } }
         XCTAssertEqual(names(OpenAIRequestBuilder(model: "m")),

@@ -65,6 +65,15 @@ def test_default_model_must_exist(tmp_path):
     assert "llm.default_model" in result.stderr, result.stderr
 
 
+def test_out_of_range_model_settings_are_named(tmp_path):
+    model = {"provider": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m"}
+    for key, value in (("max_tokens", 0), ("temperature", 2.5), ("temperature", "hot")):
+        path = write_config(tmp_path, {"llm": {"default_model": "x", "models": {"x": {**model, key: value}}}})
+        result = run_gateway(["--config", path])
+        assert result.returncode == 2, (key, value, result.stderr)
+        assert f"llm.models.x.{key}" in result.stderr, result.stderr
+
+
 def test_invalid_json_is_refused(tmp_path):
     path = tmp_path / "broken.json"
     path.write_text('{"server": {"port": 80,}')
