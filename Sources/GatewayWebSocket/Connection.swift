@@ -6,10 +6,13 @@ import GatewayCore
 final class Connection {
     enum Kind { case chat, echo }
 
-    /// A close that must go out at the next WRITEABLE, ahead of any queued frame.
+    /// A close to send at the next WRITEABLE: ahead of any queued frame (a slow consumer must not
+    /// wait behind its backlog), or once what is queued has gone out (shutdown: a client should
+    /// still get the last events, such as a turn's end, before 1001).
     struct CloseRequest {
         var code: UInt16
         var reason: String
+        var afterQueuedFrames = false
     }
 
     let id: ConnectionID

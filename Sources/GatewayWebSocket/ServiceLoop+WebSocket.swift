@@ -55,7 +55,7 @@ extension ServiceLoop {
         if kind == .chat {
             handler.connectionOpened(connection.id, remoteAddress: peerAddress(wsi))
         }
-        if stopping { requestClose(connection, code: 1001, reason: "server shutting down") }
+        if stopping { requestClose(connection, code: 1001, reason: "server shutting down", afterQueuedFrames: true) }
         return 0
     }
 
@@ -95,39 +95,56 @@ extension ServiceLoop {
         }
     }
 
+    /// How far one WRITEABLE got through a connection's queue.
+    private enum WriteProgress {
+        case drained
+        /// Stopped early (socket choked or budget spent) with another WRITEABLE asked for.
+        case yielded
+        case failed
+        case close(code: UInt16, reason: String)
+    }
+
     private func writeable(_ connection: Connection) -> Int32 {
-        if let close = connection.closeRequest {
+        if let close = connection.closeRequest, !close.afterQueuedFrames {
             return closeNow(connection.wsi, code: close.code, reason: close.reason)
         }
-        switch connection.kind {
-        case .chat: return writeChat(connection)
-        case .echo: return writeEcho(connection)
+        let progress = connection.kind == .chat ? writeChat(connection) : writeEcho(connection)
+        switch progress {
+        case .drained:
+            guard let close = connection.closeRequest else { return 0 }
+            return closeNow(connection.wsi, code: close.code, reason: close.reason)
+        case .yielded:
+            return 0
+        case .failed:
+            return -1
+        case .close(let code, let reason):
+            return closeNow(connection.wsi, code: code, reason: reason)
         }
     }
 
     /// Writes frames while the socket takes them, so one WRITEABLE (one poll round trip) carries
     /// as many frames as possible: the measured lever for fan-out throughput.
-    private func writeChat(_ connection: Connection) -> Int32 {
+    private func writeChat(_ connection: Connection) -> WriteProgress {
         var written = 0
         while true {
             switch handler.nextOutbound(for: connection.id) {
             case .idle:
-                return 0
+                return .drained
             case .close(let code, let reason):
-                return closeNow(connection.wsi, code: code, reason: reason)
+                return .close(code: code, reason: reason)
             case .frame(let bytes):
-                guard write(bytes, to: connection.wsi, binary: false) else { return -1 }
+                guard write(bytes, to: connection.wsi, binary: false) else { return .failed }
                 written += bytes.count
                 if lws_send_pipe_choked(connection.wsi) != 0 || written >= Self.writeBudgetBytes {
                     // Maybe more is waiting; an extra WRITEABLE that finds .idle is cheap.
                     lws_callback_on_writable(connection.wsi)
-                    return 0
+                    return .yielded
                 }
             }
         }
     }
 
-    private func writeEcho(_ connection: Connection) -> Int32 {
+    private func writeEcho(_ connection: Connection) -> WriteProgress {
         var written = 0
         var sent = 0
         defer {
@@ -135,21 +152,21 @@ extension ServiceLoop {
             if connection.echoQueue.isEmpty { connection.echoQueue = [] }  // drop the capacity too
         }
         for (bytes, binary) in connection.echoQueue {
-            guard write(bytes, to: connection.wsi, binary: binary) else { return -1 }
+            guard write(bytes, to: connection.wsi, binary: binary) else { return .failed }
             sent += 1
             written += bytes.count
             connection.echoQueuedBytes -= bytes.count
             if sent < connection.echoQueue.count
                 && (lws_send_pipe_choked(connection.wsi) != 0 || written >= Self.writeBudgetBytes) {
                 lws_callback_on_writable(connection.wsi)
-                return 0
+                return .yielded
             }
         }
         if connection.readingPaused {
             connection.readingPaused = false
             lws_rx_flow_control(connection.wsi, 1)
         }
-        return 0
+        return .drained
     }
 
     /// One whole message as one frame. lws keeps (and later sends) whatever the socket did not take.

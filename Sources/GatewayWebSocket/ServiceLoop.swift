@@ -161,10 +161,11 @@ final class ServiceLoop: @unchecked Sendable {
         if stopRequested && !stopping { beginStopping() }
     }
 
-    /// Marks a connection to close at its next WRITEABLE, ahead of anything queued. First request wins.
-    func requestClose(_ connection: Connection, code: UInt16, reason: String) {
+    /// Marks a connection to close at its next WRITEABLE: ahead of anything queued, or with
+    /// `afterQueuedFrames` once the queue is empty. First request wins.
+    func requestClose(_ connection: Connection, code: UInt16, reason: String, afterQueuedFrames: Bool = false) {
         if connection.closeRequest == nil {
-            connection.closeRequest = .init(code: code, reason: reason)
+            connection.closeRequest = .init(code: code, reason: reason, afterQueuedFrames: afterQueuedFrames)
         }
         lws_callback_on_writable(connection.wsi)
     }
@@ -172,9 +173,10 @@ final class ServiceLoop: @unchecked Sendable {
     private func beginStopping() {
         stopping = true
         for connection in connections.values {
-            requestClose(connection, code: 1001, reason: "server shutting down")
+            requestClose(connection, code: 1001, reason: "server shutting down", afterQueuedFrames: true)
         }
-        // Exit as soon as the last connection is gone (see finish), or when the grace period ends.
+        // Exit as soon as the last connection is gone (see finish), or when the grace period ends:
+        // a client that does not read cannot hold the stop up.
         let grace = connections.isEmpty ? 0 : Int64(max(0, options.stopGraceMilliseconds)) * 1000
         if let context { timer?.schedule(context, afterMicroseconds: grace) }
     }
