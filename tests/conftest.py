@@ -47,7 +47,10 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function):
     # whole session, and asyncio.run refuses to nest: run the test on a thread of its own then.
     try:
         asyncio.get_running_loop()
+        loop_running = True
     except RuntimeError:
+        loop_running = False
+    if not loop_running:
         asyncio.run(bounded())
         return True
     failure: list[BaseException] = []

@@ -124,7 +124,7 @@ async def test_upstream_stall_times_out(gateway_factory, scripted_upstream):
 
 
 async def test_upstream_unreachable_is_an_error_turn(gateway_factory):
-    from conftest import free_port
+    from harness import free_port
     dead = free_port()
     gw = gateway_factory({"llm": {"default_model": "up", "models": {"up": {
         "provider": "openai", "base_url": f"http://127.0.0.1:{dead}/v1", "model": "x",
