@@ -54,24 +54,6 @@ public struct TokenUsage: Sendable, Equatable {
     }
 }
 
-/// Why a turn failed; `code` is one of the documented client-facing codes (docs/protocol.md).
-public struct TurnError: Error, Sendable, Equatable {
-    public var code: String
-    public var message: String
-    public init(code: String, message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public static func upstreamHTTP(status: Int, detail: String) -> TurnError {
-        TurnError(code: "upstream_http", message: "upstream answered HTTP \(status)" + (detail.isEmpty ? "" : ": \(detail)"))
-    }
-    public static func upstreamError(_ detail: String) -> TurnError { TurnError(code: "upstream_error", message: detail) }
-    public static let upstreamTruncated = TurnError(code: "upstream_truncated", message: "the upstream stream ended without a finish reason or [DONE]")
-    public static func upstreamTimeout(_ detail: String) -> TurnError { TurnError(code: "upstream_timeout", message: detail) }
-    public static func upstreamUnreachable(_ detail: String) -> TurnError { TurnError(code: "upstream_unreachable", message: detail) }
-}
-
 public enum ProviderEvent: Sendable, Equatable {
     /// Model text, relayed as `turn.delta`. Never empty.
     case text(String)

@@ -1,7 +1,6 @@
 import Foundation
 
-/// Builds the streaming `POST {base}/chat/completions` request for OpenAI-compatible servers, and
-/// maps their HTTP error answers to `TurnError`. Pure: no I/O.
+/// Builds the streaming `POST {base}/chat/completions` request for OpenAI-compatible servers. Pure.
 public struct OpenAIRequestBuilder: Sendable {
     /// Upstream model name sent as `model`.
     public var model: String
@@ -11,9 +10,6 @@ public struct OpenAIRequestBuilder: Sendable {
     public var maxTokens: Int?
     /// Sent as `temperature` when set; otherwise the server's default applies.
     public var temperature: Double?
-
-    /// Error details quoted into `TurnError` messages are cut to this many characters.
-    public static let maxErrorDetailLength = 300
 
     public init(model: String, apiKey: String? = nil, maxTokens: Int? = nil, temperature: Double? = nil) {
         self.model = model
@@ -59,35 +55,6 @@ public struct OpenAIRequestBuilder: Sendable {
         }
         return headers
     }
-
-    /// Maps a non-2xx answer to `TurnError.upstreamHTTP`. The detail is the JSON error message
-    /// (`{"error":{"message":...}}`, `{"error":"..."}`, `{"message":...}`, `{"detail":...}`) or else the body as text,
-    /// whitespace-collapsed and cut to `maxErrorDetailLength`. A `Retry-After` value is appended.
-    public static func httpError(status: Int, body: [UInt8], retryAfter: String? = nil) -> TurnError {
-        var detail = errorDetail(body: body)
-        if let retryAfter = retryAfter?.trimmingCharacters(in: .whitespaces), !retryAfter.isEmpty {
-            detail += (detail.isEmpty ? "" : " ") + "(retry after \(retryAfter))"
-        }
-        return .upstreamHTTP(status: status, detail: detail)
-    }
-
-    /// The readable part of an error body (JSON message or trimmed text), cut to `maxErrorDetailLength`.
-    public static func errorDetail(body: [UInt8]) -> String {
-        let text: String
-        if let envelope = try? JSONDecoder().decode(ErrorEnvelope.self, from: Data(body)),
-           let message = envelope.error?.detail ?? envelope.message ?? envelope.detail {
-            text = message
-        } else {
-            text = String(decoding: body, as: UTF8.self)
-        }
-        let collapsed = text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
-        return truncate(collapsed, to: maxErrorDetailLength)
-    }
-
-    static func truncate(_ text: String, to limit: Int) -> String {
-        guard text.count > limit else { return text }
-        return String(text.prefix(limit - 1)) + "…"
-    }
 }
 
 private struct Body: Encodable {
@@ -112,11 +79,4 @@ private struct Body: Encodable {
         case streamOptions = "stream_options"
         case maxTokens = "max_tokens"
     }
-}
-
-private struct ErrorEnvelope: Decodable {
-    var error: OpenAIErrorPayload?
-    /// vLLM puts the message at top level; FastAPI-based servers use `detail`.
-    var message: String?
-    var detail: String?
 }

@@ -6,7 +6,8 @@ import Foundation
 /// - Text: `choices[0].delta.content`, empty strings skipped.
 /// - `finish_reason`: remembered; it becomes the terminal's `upstreamReason`.
 /// - `[DONE]`: the terminal `.finished`.
-/// - `{"error": {...}}` or `{"error": "..."}` (sent under HTTP 200): `.failed(.upstreamError)`.
+/// - `{"error": {...}}` or `{"error": "..."}` (sent under HTTP 200): `.failed(.upstreamError)`,
+///   retryable when it says the server is overloaded.
 /// - Malformed JSON: `.failed(.upstreamError("malformed chunk: ..."))`.
 ///
 /// Usage (decided here, so every provider built on this decoder behaves the same): the decoder
@@ -17,7 +18,7 @@ import Foundation
 /// estimated and the result is marked estimated.
 ///
 /// After the terminal event every call returns `[]`.
-public struct OpenAIStreamDecoder {
+public struct OpenAIStreamDecoder: UpstreamStreamDecoder {
     private let estimatedInputTokens: Int
     private var outputBytes = 0
     private var finishReason: String?
@@ -51,7 +52,7 @@ public struct OpenAIStreamDecoder {
             return terminate(.failed(.upstreamError("malformed chunk: " + Self.excerpt(payload))))
         }
         if let error = chunk.error {
-            return terminate(.failed(.upstreamError(error.detail)))
+            return terminate(.failed(.upstreamError(error.detail, overloaded: error.isOverload)))
         }
 
         var events: [ProviderEvent] = []
@@ -68,6 +69,10 @@ public struct OpenAIStreamDecoder {
             reportedUsage = (usage.promptTokens, usage.completionTokens)  // totals: assign, never add
         }
         return events
+    }
+
+    public mutating func decode(type: String, data: String, atEndOfBody: Bool) -> [ProviderEvent] {
+        decode(data, atEndOfBody: atEndOfBody)
     }
 
     /// The stream ended without `[DONE]` (body end, transport error, timeout). Some servers omit
@@ -112,7 +117,7 @@ public struct OpenAIStreamDecoder {
 private struct Chunk: Decodable {
     var choices: [Choice]?
     var usage: Usage?
-    var error: OpenAIErrorPayload?
+    var error: UpstreamErrorPayload?
 }
 
 private struct Choice: Decodable {
@@ -137,50 +142,5 @@ private struct Usage: Decodable {
     enum CodingKeys: String, CodingKey {
         case promptTokens = "prompt_tokens"
         case completionTokens = "completion_tokens"
-    }
-}
-
-/// The `error` member of an OpenAI-style body: an object (`message`, `type`, `code`) or a bare string.
-/// Shared by the stream decoder (in-band errors) and `OpenAIRequestBuilder` (HTTP error bodies).
-struct OpenAIErrorPayload: Decodable {
-    /// Human-readable summary: the message, else the type/code, else a generic text.
-    var detail: String
-
-    private struct Object: Decodable {
-        var message: String?
-        var type: String?
-        var code: LossyString?
-    }
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let text = try? container.decode(String.self) {
-            detail = text
-            return
-        }
-        let object = try container.decode(Object.self)
-        let label = [object.type, object.code?.value ?? nil].compactMap { $0 }.joined(separator: "/")
-        switch (object.message, label.isEmpty) {
-        case let (message?, true): detail = message
-        case let (message?, false): detail = "\(message) (\(label))"
-        case (nil, false): detail = label
-        case (nil, true): detail = "unspecified upstream error"
-        }
-    }
-}
-
-/// `code` is a string for OpenAI, a number for llama.cpp and vLLM; anything else is dropped rather
-/// than making the whole error unreadable.
-private struct LossyString: Decodable {
-    var value: String?
-    init(from decoder: Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let text = try? container.decode(String.self) {
-            value = text
-        } else if let number = try? container.decode(Int.self) {
-            value = String(number)
-        } else {
-            value = nil
-        }
     }
 }

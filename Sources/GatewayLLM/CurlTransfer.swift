@@ -107,7 +107,7 @@ final class CurlTransfer {
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT:
             return .failure(.couldNotConnect(message))
         case CURLE_OPERATION_TIMEDOUT:
-            return .failure(connected ? .timedOut(message) : .couldNotConnect(message))
+            return .failure(connected ? .timedOut(message) : .connectTimedOut(message))
         default:
             return .failure(.transport(code: Int(code.rawValue), message: message))
         }

@@ -39,8 +39,10 @@ public struct HTTPResponseHead: Sendable {
 
 /// Why a transfer did not complete. HTTP error statuses are not errors here: they arrive as a head.
 public enum HTTPStreamError: Error, Sendable, Equatable {
-    /// DNS failure, connection refused, or no connection within the connect timeout.
+    /// DNS failure or connection refused.
     case couldNotConnect(String)
+    /// No connection within the connect timeout.
+    case connectTimedOut(String)
     /// Connected, but the total timeout or the stall timeout ran out.
     case timedOut(String)
     /// Cancelled with `HTTPStreamClient.cancel(_:)`, or the client shut down.

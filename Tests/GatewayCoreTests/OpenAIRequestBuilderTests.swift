@@ -61,31 +61,40 @@ final class OpenAIRequestBuilderTests: XCTestCase {
 
     func testHTTPErrorFromJSONBodies() {
         let openAI = #"{"error":{"message":"Incorrect API key provided.","type":"invalid_request_error","code":"invalid_api_key"}}"#
-        XCTAssertEqual(OpenAIRequestBuilder.httpError(status: 401, body: bytes(openAI)),
+        XCTAssertEqual(UpstreamHTTPError.turnError(status: 401, body: bytes(openAI)),
                        .upstreamHTTP(status: 401, detail: "Incorrect API key provided. (invalid_request_error/invalid_api_key)"))
-        XCTAssertEqual(OpenAIRequestBuilder.httpError(status: 500, body: bytes(#"{"error":"model not loaded"}"#)),
+        XCTAssertEqual(UpstreamHTTPError.turnError(status: 500, body: bytes(#"{"error":"model not loaded"}"#)),
                        .upstreamHTTP(status: 500, detail: "model not loaded"))
         let vllm = #"{"object":"error","message":"max_tokens is too large","type":"BadRequestError","param":null,"code":400}"#
-        XCTAssertEqual(OpenAIRequestBuilder.httpError(status: 400, body: bytes(vllm)),
+        XCTAssertEqual(UpstreamHTTPError.turnError(status: 400, body: bytes(vllm)),
                        .upstreamHTTP(status: 400, detail: "max_tokens is too large"))
-        XCTAssertEqual(OpenAIRequestBuilder.httpError(status: 422, body: bytes(#"{"detail":"Not Found"}"#)),
+        XCTAssertEqual(UpstreamHTTPError.turnError(status: 422, body: bytes(#"{"detail":"Not Found"}"#)),
                        .upstreamHTTP(status: 422, detail: "Not Found"))
     }
 
     func testHTTPErrorFromTextBodies() {
-        XCTAssertEqual(OpenAIRequestBuilder.httpError(status: 502, body: bytes("<html>\n  Bad   gateway\n</html>\n")),
+        XCTAssertEqual(UpstreamHTTPError.turnError(status: 502, body: bytes("<html>\n  Bad   gateway\n</html>\n")),
                        .upstreamHTTP(status: 502, detail: "<html> Bad gateway </html>"))
-        XCTAssertEqual(OpenAIRequestBuilder.httpError(status: 503, body: []),
-                       TurnError(code: "upstream_http", message: "upstream answered HTTP 503"))
-        let long = OpenAIRequestBuilder.errorDetail(body: bytes(String(repeating: "é", count: 1000)))
+        XCTAssertEqual(UpstreamHTTPError.turnError(status: 503, body: []),
+                       TurnError(code: "upstream_http", message: "upstream answered HTTP 503", retry: .allowed(afterMillis: nil)))
+        let long = UpstreamHTTPError.detail(body: bytes(String(repeating: "é", count: 1000)))
         XCTAssertEqual(long.count, 300)
         XCTAssertTrue(long.hasSuffix("…"))
     }
 
     func testHTTPErrorWithRetryAfter() {
-        XCTAssertEqual(OpenAIRequestBuilder.httpError(status: 429, body: bytes(#"{"error":{"message":"Slow down"}}"#), retryAfter: "7"),
-                       .upstreamHTTP(status: 429, detail: "Slow down (retry after 7)"))
-        XCTAssertEqual(OpenAIRequestBuilder.httpError(status: 429, body: [], retryAfter: " 2 "),
-                       .upstreamHTTP(status: 429, detail: "(retry after 2)"))
+        XCTAssertEqual(UpstreamHTTPError.turnError(status: 429, body: bytes(#"{"error":{"message":"Slow down"}}"#), retryAfterMillis: 7000),
+                       .upstreamHTTP(status: 429, detail: "Slow down (retry after 7 s)", retryAfterMillis: 7000))
+        XCTAssertEqual(UpstreamHTTPError.turnError(status: 429, body: [], retryAfterMillis: 250),
+                       .upstreamHTTP(status: 429, detail: "(retry after 250 ms)", retryAfterMillis: 250))
+    }
+
+    func testWhichHTTPStatusesAreWorthARetry() {
+        for status in [408, 409, 429, 500, 502, 503, 504, 529] {
+            XCTAssertTrue(UpstreamHTTPError.turnError(status: status, body: []).isRetryable, "\(status)")
+        }
+        for status in [400, 401, 403, 404, 413, 422] {
+            XCTAssertFalse(UpstreamHTTPError.turnError(status: status, body: []).isRetryable, "\(status)")
+        }
     }
 }

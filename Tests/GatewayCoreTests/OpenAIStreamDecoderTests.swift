@@ -55,7 +55,7 @@ final class OpenAIStreamDecoderTests: XCTestCase {
         XCTAssertEqual(events, [
             .text("Partial"), .text(" answer"),
             estimatedUsage(outputText: "Partial answer"),
-            .failed(.upstreamError("The server is overloaded (server_error/503)")),
+            .failed(.upstreamError("The server is overloaded (server_error/503)", overloaded: true)),
         ])
     }
 
