@@ -127,8 +127,10 @@ final class CurlTransfer {
 
     fileprivate func receiveHeaderLine(_ line: UnsafeRawBufferPointer) {
         guard !headDelivered else { return }  // trailers after a chunked body
-        var text = Substring(String(decoding: line, as: UTF8.self))
-        while let last = text.last, last == "\r" || last == "\n" { text = text.dropLast() }
+        // Trim the line end as bytes: in a String, "\r\n" is one Character, equal to neither "\r" nor "\n".
+        var bytes = line[...]
+        while let last = bytes.last, last == UInt8(ascii: "\r") || last == UInt8(ascii: "\n") { bytes = bytes.dropLast() }
+        let text = Substring(String(decoding: bytes, as: UTF8.self))
 
         if text.hasPrefix("HTTP/") {
             // A new status line starts a new header block (after 100 Continue, for instance).
