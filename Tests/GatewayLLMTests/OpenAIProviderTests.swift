@@ -3,7 +3,7 @@ import GatewayCore
 import GatewayLLM
 import XCTest
 
-/// `OpenAIProvider` and its `OpenAIStream` against the scripted upstream: what each upstream
+/// `OpenAIProvider` (the generic `UpstreamStream` with the OpenAI dialect) against the scripted upstream: what each upstream
 /// behaviour turns into as `ProviderEvent`s, and that every stream ends exactly once.
 final class OpenAIProviderTests: XCTestCase {
     private var upstream: ScriptedUpstream!
@@ -106,7 +106,9 @@ final class OpenAIProviderTests: XCTestCase {
         XCTAssertEqual(rateLimited.failure?.code, "upstream_http")
         let rateMessage = rateLimited.failure?.message ?? ""
         XCTAssertTrue(rateMessage.contains("HTTP 429") && rateMessage.contains("scripted rate limit"), rateMessage)
-        XCTAssertTrue(rateMessage.hasSuffix("(retry after 7)"), "Retry-After is quoted as sent: \(rateMessage.debugDescription)")
+        XCTAssertTrue(rateMessage.hasSuffix("(retry after 7 s)"), "Retry-After is read and quoted: \(rateMessage.debugDescription)")
+        XCTAssertEqual(rateLimited.failure?.retry, .allowed(afterMillis: 7000))
+        XCTAssertEqual(internalError.failure?.retry, .allowed(afterMillis: nil))
     }
 
     func testUnreachableUpstreamFailsAsUnreachable() throws {
