@@ -28,7 +28,7 @@ public final class Gateway: @unchecked Sendable {
             idleTTLMillis: config.sessions.idleTTLSeconds * 1000, outboundCapBytes: config.server.outboundQueueBytes))
         providers = try ProviderSet(models: config.llm.models, environment: environment)
         let link = ServerLink()
-        turns = TurnCoordinator(store: store, providers: providers.byName, llm: config.llm, workers: config.workers,
+        turns = TurnCoordinator(store: store, providers: providers.byDeployment, llm: config.llm, workers: config.workers,
                                 deliver: { link.deliver($0) })
         let service = GatewayService(config: config, nodeID: nodeID, store: store, turns: turns, link: link, health: health)
         server = WebSocketServer(options: Self.serverOptions(config), handler: service)

@@ -1,43 +1,57 @@
 import GatewayCore
 import GatewayLLM
 
-/// The configured models, each turned into a `ChatProvider`. All HTTP providers share one
-/// `HTTPStreamClient` (one curl multi handle on one thread), which `shutdown()` stops.
+/// Every configured deployment turned into a `ChatProvider`, keyed by deployment. All HTTP
+/// deployments share one `HTTPStreamClient` (one curl multi handle on one thread), which
+/// `shutdown()` stops.
 struct ProviderSet: Sendable {
-    let byName: [String: any ChatProvider]
+    let byDeployment: [DeploymentRef: any ChatProvider]
     private let descriptions: [String: String]
     private let client: HTTPStreamClient?
 
     /// API keys are read from `environment` here, by the variable the config names, and go no
     /// further than the provider's request headers: never into logs or descriptions.
     init(models: [String: ModelConfig], environment: [String: String]) throws(ConfigError) {
-        var providers: [String: any ChatProvider] = [:]
+        var providers: [DeploymentRef: any ChatProvider] = [:]
         var descriptions: [String: String] = [:]
-        let needsHTTP = models.values.contains { if case .openai = $0 { true } else { false } }
+        let needsHTTP = models.values.contains { $0.deployments.contains { $0.provider != .demo } }
         let client = needsHTTP ? HTTPStreamClient(name: "chat-gateway-curl") : nil
         for (name, model) in models {
-            switch model {
-            case .demo(let demo):
-                providers[name] = DemoProvider(tokensPerSecond: demo.tokensPerSecond, replyTokens: demo.tokens)
-                descriptions[name] = "built-in demo model, \(demo.tokens) tokens at \(demo.tokensPerSecond) tokens/s"
-            case .openai(let openai):
-                var apiKey: String?
-                if let variable = openai.apiKeyEnv, let value = environment[variable], !value.isEmpty {
-                    apiKey = value
+            var described: [String] = []
+            for deployment in model.deployments {
+                let ref = DeploymentRef(model: name, deployment: deployment.id)
+                switch deployment.backend {
+                case .demo(let demo):
+                    providers[ref] = DemoProvider(tokensPerSecond: demo.tokensPerSecond, replyTokens: demo.tokens)
+                    described.append("built-in demo model, \(demo.tokens) tokens at \(demo.tokensPerSecond) tokens/s")
+                case .http(let kind, let http):
+                    let apiKey = http.apiKeyEnv.flatMap { environment[$0] }.flatMap { $0.isEmpty ? nil : $0 }
+                    providers[ref] = try Self.httpProvider(kind, http, deployment: deployment, apiKey: apiKey, client: client!)
+                    described.append("\(kind.rawValue) \(http.baseURL) model \(http.model)"
+                        + (apiKey == nil ? ", no API key" : ", API key from $\(http.apiKeyEnv!)"))
                 }
-                let config = OpenAIProviderConfig(
-                    baseURL: openai.baseURL, model: openai.model, apiKey: apiKey,
-                    connectTimeout: .milliseconds(openai.connectTimeoutMillis),
-                    totalTimeout: .seconds(openai.timeoutSeconds),
-                    maxTokens: openai.maxTokens, temperature: openai.temperature)
-                providers[name] = OpenAIProvider(config: config, client: client!)
-                descriptions[name] = "OpenAI-compatible \(openai.baseURL) model \(openai.model)"
-                    + (apiKey == nil ? ", no API key" : ", API key from $\(openai.apiKeyEnv!)")
             }
+            descriptions[name] = described.joined(separator: "; ")
+                + (model.fallbacks.isEmpty ? "" : "; falls back to \(model.fallbacks.joined(separator: ", "))")
         }
-        self.byName = providers
+        self.byDeployment = providers
         self.descriptions = descriptions
         self.client = client
+    }
+
+    private static func httpProvider(_ kind: ProviderKind, _ http: HTTPUpstreamConfig, deployment: DeploymentConfig,
+                                     apiKey: String?, client: HTTPStreamClient) throws(ConfigError) -> any ChatProvider {
+        let settings = UpstreamConnectionSettings(connectTimeout: .milliseconds(deployment.timeouts.connectMillis),
+                                                  totalTimeout: .seconds(deployment.timeouts.totalSeconds))
+        switch kind {
+        case .openai:
+            let builder = OpenAIRequestBuilder(model: http.model, apiKey: apiKey, maxTokens: http.maxTokens,
+                                               temperature: http.temperature)
+            return UpstreamProvider(displayName: http.model, dialect: OpenAIDialect(baseURL: http.baseURL, builder: builder),
+                                    settings: settings, client: client)
+        case .anthropic, .ollama, .demo:
+            throw ConfigError(key: "llm.models", problem: "provider '\(kind.rawValue)' is not available in this build")
+        }
     }
 
     func describe(_ name: String) -> String { descriptions[name] ?? "unknown model" }

@@ -1,21 +1,20 @@
 import GatewayCore
 import Synchronization
 
-/// Runs turns: admits them into the worker pool, streams each from its provider into the session
-/// log, and makes sure every turn gets exactly one `turn.end` whatever the provider, a stop or a
-/// shutdown does. Provider callbacks arrive on their own threads (the curl thread, the demo timer
-/// queue); all shared state is behind `state`'s lock, and the session store has its own locks.
+/// Runs turns: admits them into the worker pool, streams each from a deployment of its model into
+/// the session log, retries and falls back before the first token (`TurnAttempts`), watches the
+/// first-token and idle timeouts, and makes sure every turn gets exactly one `turn.end` whatever
+/// the provider, a stop or a shutdown does.
+///
+/// Threads: provider events arrive on their own threads (the curl thread, the demo queue), timers
+/// on the turn-timer queue, stops on the lws service thread. Shared state is behind `state`'s lock
+/// and each run's own lock (taken in that order, never the other way round); the session store has
+/// its own locks and is never called with ours held.
 final class TurnCoordinator: Sendable {
-    private struct Run {
-        let job: TurnJob
-        var stream: (any ProviderStream)?
-        var usage: TokenUsage?
-        var cancelled = false
-    }
-
     private struct State {
         var pool: WorkerPoolState<TurnJob>
-        var runs: [String: Run] = [:]
+        var runs: [String: TurnRun] = [:]
+        var book: DeploymentBook
         var accepting = true
     }
 
@@ -27,41 +26,50 @@ final class TurnCoordinator: Sendable {
     }
 
     private let store: any SessionStore
-    private let providers: [String: any ChatProvider]
+    private let providers: [DeploymentRef: any ChatProvider]
     private let llm: GatewayConfig.LLM
     private let deliver: @Sendable (Fanout) -> Void
+    private let clock: @Sendable () -> Int
     private let state: Mutex<State>
 
-    init(store: any SessionStore, providers: [String: any ChatProvider], llm: GatewayConfig.LLM,
-         workers: GatewayConfig.Workers, deliver: @escaping @Sendable (Fanout) -> Void) {
+    init(store: any SessionStore, providers: [DeploymentRef: any ChatProvider], llm: GatewayConfig.LLM,
+         workers: GatewayConfig.Workers, clock: @escaping @Sendable () -> Int = WallClock.millis,
+         deliver: @escaping @Sendable (Fanout) -> Void) {
         self.store = store
         self.providers = providers
         self.llm = llm
         self.deliver = deliver
-        self.state = Mutex(State(pool: WorkerPoolState(concurrency: workers.concurrency, queueLimit: workers.queueSize)))
+        self.clock = clock
+        var limits: [DeploymentRef: Int] = [:]
+        for (name, model) in llm.models {
+            for deployment in model.deployments {
+                if let limit = deployment.maxConcurrency { limits[DeploymentRef(model: name, deployment: deployment.id)] = limit }
+            }
+        }
+        self.state = Mutex(State(pool: WorkerPoolState(concurrency: workers.concurrency, queueLimit: workers.queueSize),
+                                 book: DeploymentBook(limits: limits)))
     }
 
     var runningCount: Int { state.withLock { $0.pool.running } }
 
     func submit(session: String, messageID: String, text: String, author: String) -> SubmitOutcome {
-        let modelName = llm.defaultModel
-        guard let provider = providers[modelName] else { return .overloaded }
+        let model = llm.defaultModel
         let turn = Identifiers.turn()
         var startNow: TurnJob?
         let (outcome, fanout) = store.acceptMessage(
-            session: session, id: messageID, author: author, text: text, turn: turn, model: provider.displayName,
+            session: session, id: messageID, author: author, text: text, turn: turn, model: model,
             historyLimit: llm.historyMessages
         ) { history in
             var messages = [ChatMessage(role: .system, content: llm.systemPrompt)]
             messages += history
             messages.append(ChatMessage(role: .user, content: text))
-            let job = TurnJob(session: session, turn: turn, modelName: modelName,
-                              request: ChatRequest(session: session, turn: turn, messages: messages))
+            let job = TurnJob(session: session, turn: turn, model: model,
+                              request: ChatRequest(session: session, turn: turn, messages: messages),
+                              user: author, queuedAt: clock())
             return state.withLock { state in
                 guard state.accepting else { return false }
                 switch state.pool.submit(job) {
                 case .startNow(let job):
-                    state.runs[turn] = Run(job: job)
                     startNow = job
                     return true
                 case .queued: return true
@@ -72,7 +80,7 @@ final class TurnCoordinator: Sendable {
         deliver(fanout)
         switch outcome {
         case .accepted(let ackSeq):
-            if let job = startNow { start(job) }
+            if let job = startNow { begin(job) }
             return .accepted(ackSeq: ackSeq)
         case .duplicate(let ackSeq): return .duplicate(ackSeq: ackSeq)
         case .busy: return .busy
@@ -89,94 +97,243 @@ final class TurnCoordinator: Sendable {
 
     /// Refuses new turns and cancels every queued and running one (shutdown).
     func cancelAll(reason: TurnError) {
-        let (running, queued): ([TurnJob], [TurnJob]) = state.withLock { state in
+        let (running, queued): ([TurnRun], [TurnJob]) = state.withLock { state in
             state.accepting = false
             var queued: [TurnJob] = []
             while let job = state.pool.removeQueued(where: { _ in true }) { queued.append(job) }
-            return (state.runs.values.map(\.job), queued)
+            return (Array(state.runs.values), queued)
         }
-        for job in queued { end(job: job, finish: .error, usage: nil, upstreamFinish: nil, error: reason, wasRunning: false) }
-        for job in running { cancel(turn: job.turn, session: job.session, finish: .error, error: reason) }
+        for job in queued { endQueued(job, finish: .error, error: reason) }
+        for run in running { cancel(turn: run.job.turn, session: run.job.session, finish: .error, error: reason) }
     }
 
+    // MARK: - Attempts
+
+    /// A worker slot is ours: set up the run and make its first attempt.
+    private func begin(_ job: TurnJob) {
+        let plan = TurnAttempts(groups: deploymentGroups(for: job.model), policy: llm.retry, startedAt: clock())
+        let run = TurnRun(job: job, plan: plan, now: clock()) { [weak self] run in self?.timerFired(run) }
+        state.withLock { $0.runs[job.turn] = run }
+        advance(run)
+    }
+
+    /// The model's deployments, then each fallback's (each model once, in order).
+    private func deploymentGroups(for model: String) -> [[DeploymentRef]] {
+        var order: [String] = []
+        var pending = [model]
+        while !pending.isEmpty {
+            let name = pending.removeFirst()
+            guard !order.contains(name), let config = llm.models[name] else { continue }
+            order.append(name)
+            pending += config.fallbacks
+        }
+        return order.map { name in llm.models[name]!.deployments.map { DeploymentRef(model: name, deployment: $0.id) } }
+    }
+
+    /// Asks the plan what to do next and does it: start an attempt, wait, or give up.
+    private func advance(_ run: TurnRun) {
+        let now = clock()
+        enum Step { case start(DeploymentRef, Int), waited, giveUp(TurnError), gone }
+        let step: Step = state.withLock { state in
+            guard state.runs[run.job.turn] === run else { return .gone }
+            return run.guarded.withLock { guarded in
+                guard !guarded.cancelled else { return .gone }
+                let decision = guarded.plan.next(now: now) { state.book.availability(of: $0, now: now) }
+                switch decision {
+                case .start(let deployment, let attempt):
+                    _ = state.book.acquire(deployment, now: now)
+                    guarded.attempt = TurnRun.Attempt(id: attempt, deployment: deployment, startedAt: now, stream: nil)
+                    guarded.usage = nil
+                    run.currentAttempt.store(attempt, ordering: .releasing)
+                    return .start(deployment, attempt)
+                case .wait(let millis):
+                    guarded.timerPurpose = .backoff
+                    run.timer.arm(inMillis: millis)
+                    return .waited
+                case .giveUp(let error):
+                    return .giveUp(error)
+                }
+            }
+        }
+        switch step {
+        case .start(let deployment, let attempt): startAttempt(run, on: deployment, attempt: attempt)
+        case .giveUp(let error): end(run, finish: .error, upstreamFinish: nil, error: error)
+        case .waited, .gone: break
+        }
+    }
+
+    private func startAttempt(_ run: TurnRun, on deployment: DeploymentRef, attempt: Int) {
+        guard let provider = providers[deployment] else {
+            attemptFailed(run, attempt: attempt,
+                          error: TurnError(code: "internal", message: "deployment '\(deployment)' is not configured"))
+            return
+        }
+        let timeouts = timeouts(of: deployment)
+        run.guarded.withLock { guarded in
+            guarded.timerPurpose = .watchdog
+            run.timer.arm(inMillis: run.relayedText.load(ordering: .acquiring) ? timeouts.idleMillis : timeouts.firstTokenMillis)
+        }
+        let stream = provider.startStream(run.job.request) { [weak self, weak run] event in
+            guard let self, let run else { return }
+            self.handle(event, of: run, attempt: attempt)
+        }
+        let stillCurrent: Bool = run.guarded.withLock { guarded in
+            guard !guarded.cancelled, guarded.attempt?.id == attempt else { return false }
+            guarded.attempt?.stream = stream
+            return true
+        }
+        if !stillCurrent { stream.cancel() }
+    }
+
+    private func handle(_ event: ProviderEvent, of run: TurnRun, attempt: Int) {
+        guard run.currentAttempt.load(ordering: .acquiring) == attempt else { return }
+        switch event {
+        case .text(let text):
+            let now = clock()
+            if !run.relayedText.load(ordering: .relaxed) {
+                run.firstTokenAt.store(now, ordering: .relaxed)
+                run.relayedText.store(true, ordering: .releasing)
+            }
+            run.lastTokenAt.store(now, ordering: .relaxed)
+            deliver(store.appendDelta(session: run.job.session, turn: run.job.turn, text: text))
+        case .usage(let usage):
+            run.guarded.withLock { if $0.attempt?.id == attempt { $0.usage = usage } }
+        case .finished(let upstreamReason):
+            let finish: TurnFinish = ["length", "max_tokens"].contains(upstreamReason ?? "") ? .length : .stop
+            end(run, finish: finish, upstreamFinish: upstreamReason, error: nil, onlyIfAttempt: attempt)
+        case .failed(let error):
+            attemptFailed(run, attempt: attempt, error: error)
+        }
+    }
+
+    /// The attempt ended in `error`. Before the first token another attempt may follow; after it,
+    /// the turn ends with the error and the partial text stays in the log.
+    private func attemptFailed(_ run: TurnRun, attempt: Int, error: TurnError) {
+        let now = clock()
+        let retry: Bool = state.withLock { state in
+            run.guarded.withLock { guarded in
+                guard !guarded.cancelled, let current = guarded.attempt, current.id == attempt else { return false }
+                if error.code == "upstream_http", error.message.contains("HTTP 429") {
+                    let pause: Int
+                    if case .allowed(let after?) = error.retry { pause = after } else { pause = llm.retry.cooldownMillis }
+                    state.book.coolDown(current.deployment, untilMillis: now + pause)
+                }
+                guard !run.relayedText.load(ordering: .acquiring) else { return false }
+                state.book.release(current.deployment)
+                guarded.attempt = nil
+                guarded.plan.failed(current.deployment, error: error, now: now, jitter: Double.random(in: 0..<1))
+                return true
+            }
+        }
+        if retry {
+            Log.info("turn \(run.job.turn): attempt \(attempt) failed (\(error.code)): \(error.message)")
+            advance(run)
+        } else {
+            end(run, finish: .error, upstreamFinish: nil, error: error, onlyIfAttempt: attempt)
+        }
+    }
+
+    /// First-token and idle watchdog, and the end of a backoff wait.
+    private func timerFired(_ run: TurnRun) {
+        let now = clock()
+        enum Action { case advance, none, timedOut(attempt: Int, TurnError, stream: (any ProviderStream)?) }
+        let action: Action = run.guarded.withLock { guarded in
+            switch guarded.timerPurpose {
+            case .none: return .none
+            case .backoff:
+                guarded.timerPurpose = .none
+                return .advance
+            case .watchdog:
+                guard let attempt = guarded.attempt else { return .none }
+                let timeouts = timeouts(of: attempt.deployment)
+                if run.relayedText.load(ordering: .acquiring) {
+                    let silent = now - run.lastTokenAt.load(ordering: .relaxed)
+                    guard silent >= timeouts.idleMillis else {
+                        run.timer.arm(inMillis: timeouts.idleMillis - silent)
+                        return .none
+                    }
+                    return .timedOut(attempt: attempt.id, .idleTimeout("no token for \(timeouts.idleMillis) ms"), stream: attempt.stream)
+                }
+                let waited = now - attempt.startedAt
+                guard waited >= timeouts.firstTokenMillis else {
+                    run.timer.arm(inMillis: timeouts.firstTokenMillis - waited)
+                    return .none
+                }
+                return .timedOut(attempt: attempt.id, .firstTokenTimeout("no token within \(timeouts.firstTokenMillis) ms"),
+                                 stream: attempt.stream)
+            }
+        }
+        switch action {
+        case .advance: advance(run)
+        case .none: break
+        case .timedOut(let attempt, let error, let stream):
+            stream?.cancel()
+            attemptFailed(run, attempt: attempt, error: error)
+        }
+    }
+
+    private func timeouts(of deployment: DeploymentRef) -> DeploymentTimeouts {
+        llm.models[deployment.model]?.deployments.first { $0.id == deployment.deployment }?.timeouts ?? DeploymentTimeouts()
+    }
+
+    // MARK: - Ending
+
     private func cancel(turn: String, session: String, finish: TurnFinish, error: TurnError?) {
-        enum Found { case queued(TurnJob), running(Run), none }
+        enum Found { case queued(TurnJob), running(TurnRun), none }
         let found: Found = state.withLock { state in
             if let job = state.pool.removeQueued(where: { $0.turn == turn }) { return .queued(job) }
-            if var run = state.runs[turn] {
-                run.cancelled = true
-                state.runs[turn] = run
-                return .running(run)
-            }
+            if let run = state.runs[turn] { return .running(run) }
             return .none
         }
         switch found {
         case .queued(let job):
-            end(job: job, finish: finish, usage: nil, upstreamFinish: nil, error: error, wasRunning: false)
+            endQueued(job, finish: finish, error: error)
         case .running(let run):
-            run.stream?.cancel()
-            end(job: run.job, finish: finish, usage: run.usage, upstreamFinish: nil, error: error, wasRunning: true)
+            end(run, finish: finish, upstreamFinish: nil, error: error)
         case .none:
-            // Accepted but its job is not visible yet (cannot happen with the memory store); end the log's turn.
-            let usage = estimatedUsage(input: [], session: session, turn: turn)
-            let (_, fanout) = store.endTurn(session: session, turn: turn, finish: finish, usage: usage, upstreamFinish: nil, error: error)
-            deliver(fanout)
+            // Accepted but not yet in the table (a stop racing the submit); end the log's turn.
+            let usage = TokenUsage(inputTokens: 0, outputTokens: TokenEstimator.tokens(in: store.relayedText(session: session, turn: turn)),
+                                   estimated: true)
+            deliver(store.endTurn(session: session, turn: turn, finish: finish, usage: usage, upstreamFinish: nil, error: error).fanout)
         }
     }
 
-    private func start(_ job: TurnJob) {
-        guard let provider = providers[job.modelName] else {
-            end(job: job, finish: .error, usage: nil, upstreamFinish: nil,
-                error: TurnError(code: "internal", message: "model '\(job.modelName)' is not configured"), wasRunning: true)
-            return
-        }
-        let stream = provider.startStream(job.request) { [weak self] event in
-            self?.handle(event, of: job)
-        }
-        let cancelledMeanwhile: Bool = state.withLock { state in
-            guard var run = state.runs[job.turn] else { return true }
-            run.stream = stream
-            state.runs[job.turn] = run
-            return run.cancelled
-        }
-        if cancelledMeanwhile { stream.cancel() }
-    }
-
-    private func handle(_ event: ProviderEvent, of job: TurnJob) {
-        switch event {
-        case .text(let text):
-            deliver(store.appendDelta(session: job.session, turn: job.turn, text: text))
-        case .usage(let usage):
-            state.withLock { $0.runs[job.turn]?.usage = usage }
-        case .finished(let upstreamReason):
-            let usage = state.withLock { $0.runs[job.turn]?.usage }
-            end(job: job, finish: upstreamReason == "length" ? .length : .stop, usage: usage,
-                upstreamFinish: upstreamReason, error: nil, wasRunning: true)
-        case .failed(let error):
-            let usage = state.withLock { $0.runs[job.turn]?.usage }
-            end(job: job, finish: .error, usage: usage, upstreamFinish: nil, error: error, wasRunning: true)
-        }
-    }
-
-    /// The single place a turn ends. Whoever removes the run from the table appends `turn.end` and
-    /// frees the worker slot; a late provider event or a racing stop finds nothing and does nothing.
-    private func end(job: TurnJob, finish: TurnFinish, usage: TokenUsage?, upstreamFinish: String?,
-                     error: TurnError?, wasRunning: Bool) {
+    /// The single place a running turn ends. Whoever removes the run from the table appends
+    /// `turn.end`, frees the deployment and worker slots and starts the next queued turn; a late
+    /// provider event, timer or racing stop finds nothing and does nothing. `onlyIfAttempt` makes a
+    /// provider's own ending count only for the attempt that is current.
+    private func end(_ run: TurnRun, finish: TurnFinish, upstreamFinish: String?, error: TurnError?, onlyIfAttempt: Int? = nil) {
         var next: TurnJob?
-        if wasRunning {
-            let owned: Bool = state.withLock { state in
-                guard state.runs.removeValue(forKey: job.turn) != nil else { return false }
-                next = state.pool.finished()
-                if let next { state.runs[next.turn] = Run(job: next) }
-                return true
+        typealias Closing = (stream: (any ProviderStream)?, usage: TokenUsage?)
+        let ended: Closing? = state.withLock { state in
+            guard state.runs[run.job.turn] === run else { return nil }
+            let closing: Closing? = run.guarded.withLock { guarded in
+                if let onlyIfAttempt, guarded.attempt?.id != onlyIfAttempt { return nil }
+                guarded.cancelled = true
+                guarded.timerPurpose = .none
+                if let deployment = guarded.attempt?.deployment { state.book.release(deployment) }
+                defer { guarded.attempt = nil }
+                return (guarded.attempt?.stream, guarded.usage)
             }
-            guard owned else { return }
+            guard let closing else { return nil }
+            state.runs.removeValue(forKey: run.job.turn)
+            next = state.pool.finished()
+            return closing
         }
-        let finalUsage = usage ?? estimatedUsage(input: job.request.messages, session: job.session, turn: job.turn)
-        let (_, fanout) = store.endTurn(session: job.session, turn: job.turn, finish: finish, usage: finalUsage,
-                                        upstreamFinish: upstreamFinish, error: error)
-        deliver(fanout)
-        if let next { start(next) }
+        guard let ended else { return }
+        run.currentAttempt.store(-1, ordering: .releasing)
+        run.timer.cancel()
+        ended.stream?.cancel()
+        let usage = ended.usage ?? estimatedUsage(input: run.job.request.messages, session: run.job.session, turn: run.job.turn)
+        deliver(store.endTurn(session: run.job.session, turn: run.job.turn, finish: finish, usage: usage,
+                              upstreamFinish: upstreamFinish, error: error).fanout)
+        if let next { begin(next) }
+    }
+
+    private func endQueued(_ job: TurnJob, finish: TurnFinish, error: TurnError?) {
+        let usage = estimatedUsage(input: job.request.messages, session: job.session, turn: job.turn)
+        deliver(store.endTurn(session: job.session, turn: job.turn, finish: finish, usage: usage,
+                              upstreamFinish: nil, error: error).fanout)
     }
 
     private func estimatedUsage(input: [ChatMessage], session: String, turn: String) -> TokenUsage {

@@ -1,9 +1,12 @@
 import GatewayCore
 
-/// A turn accepted into the worker pool: what to ask which model.
+/// A turn accepted into the worker pool: what to ask which model, and for whom.
 struct TurnJob: Sendable {
     let session: String
     let turn: String
-    let modelName: String
+    /// The logical model the turn was routed to (`llm.models` key).
+    let model: String
     let request: ChatRequest
+    let user: String
+    let queuedAt: Int
 }

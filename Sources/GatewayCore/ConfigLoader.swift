@@ -49,52 +49,20 @@ public enum ConfigLoader {
         config.workers.queueSize = try workers.int("queue_size", default: config.workers.queueSize, range: 0...1_000_000)
 
         let llm = try ConfigSection(root.raw("llm"), path: "llm")
-        try llm.rejectUnknownKeys(allowed: ["default_model", "system_prompt", "history_messages", "models"])
+        try llm.rejectUnknownKeys(allowed: ["default_model", "system_prompt", "history_messages", "retry", "models"])
         config.llm.defaultModel = try llm.string("default_model", default: config.llm.defaultModel)
         config.llm.systemPrompt = try llm.string("system_prompt", default: config.llm.systemPrompt)
         config.llm.historyMessages = try llm.int("history_messages", default: config.llm.historyMessages, range: 0...10_000)
+        config.llm.retry = try ModelConfigParser.retry(ConfigSection(llm.raw("retry"), path: "llm.retry"))
         if llm.raw("models") != nil {
-            let models = try ConfigSection(llm.raw("models"), path: "llm.models")
-            var parsed: [String: ModelConfig] = [:]
-            for name in models.keys {
-                parsed[name] = try model(ConfigSection(models.raw(name), path: models.key(name)))
-            }
-            config.llm.models = parsed
+            config.llm.models = try ModelConfigParser.models(ConfigSection(llm.raw("models"), path: "llm.models"))
         }
     }
 
-    static func model(_ section: ConfigSection) throws(ConfigError) -> ModelConfig {
-        guard let provider = try section.optionalString("provider") else {
-            throw ConfigError(key: section.key("provider"), problem: "missing (one of: demo, openai)")
-        }
-        switch provider {
-        case "demo":
-            try section.rejectUnknownKeys(allowed: ["provider", "tokens_per_second", "tokens"])
-            var demo = DemoModelConfig()
-            demo.tokensPerSecond = try section.double("tokens_per_second", default: demo.tokensPerSecond, range: 0.1...100_000)
-            demo.tokens = try section.int("tokens", default: demo.tokens, range: 1...1_000_000)
-            return .demo(demo)
-        case "openai":
-            try section.rejectUnknownKeys(allowed: ["provider", "base_url", "model", "api_key_env", "connect_timeout_ms", "timeout_s", "max_tokens", "temperature"])
-            guard let baseURL = try section.optionalString("base_url") else {
-                throw ConfigError(key: section.key("base_url"), problem: "missing (e.g. http://127.0.0.1:8081/v1)")
-            }
-            guard let model = try section.optionalString("model") else {
-                throw ConfigError(key: section.key("model"), problem: "missing (the upstream model name)")
-            }
-            var openai = OpenAIModelConfig(baseURL: baseURL, model: model, apiKeyEnv: try section.optionalString("api_key_env"))
-            openai.connectTimeoutMillis = try section.int("connect_timeout_ms", default: openai.connectTimeoutMillis, range: 1...600_000)
-            openai.timeoutSeconds = try section.int("timeout_s", default: openai.timeoutSeconds, range: 1...86_400)
-            openai.maxTokens = try section.optionalInt("max_tokens", range: 1...1_000_000)
-            openai.temperature = try section.optionalDouble("temperature", range: 0...2)
-            return .openai(openai)
-        default:
-            throw ConfigError(key: section.key("provider"), problem: "unknown provider '\(provider)' (one of: demo, openai)")
-        }
-    }
-
-    /// `CHAT_GATEWAY_OPENAI_BASE_URL` (+ `_MODEL`, optional `_API_KEY`) make the default model an
-    /// OpenAI-compatible deployment, named after the upstream model, so a deployment needs no config file.
+    /// `CHAT_GATEWAY_{OPENAI,ANTHROPIC,OLLAMA}_BASE_URL` + `_MODEL` (+ optional `_API_KEY`, not for
+    /// Ollama) make the default model such a deployment, named after the upstream model, so a
+    /// deployment needs no config file. With several set, the last of OpenAI, Anthropic, Ollama wins
+    /// the default; all are added.
     static func applyEnvironment(_ environment: [String: String], to config: inout GatewayConfig) throws(ConfigError) {
         if let host = environment["CHAT_GATEWAY_HOST"], !host.isEmpty { config.server.host = host }
         if let port = environment["CHAT_GATEWAY_PORT"], !port.isEmpty {
@@ -104,11 +72,19 @@ public enum ConfigLoader {
             config.server.port = number
         }
         if let node = environment["CHAT_GATEWAY_NODE_ID"], !node.isEmpty { config.nodeID = node }
-        if let baseURL = environment["CHAT_GATEWAY_OPENAI_BASE_URL"], !baseURL.isEmpty {
-            guard let model = environment["CHAT_GATEWAY_OPENAI_MODEL"], !model.isEmpty else {
-                throw ConfigError(key: "CHAT_GATEWAY_OPENAI_MODEL", problem: "must be set when CHAT_GATEWAY_OPENAI_BASE_URL is")
+        for provider in [ProviderKind.openai, .anthropic, .ollama] {
+            let prefix = "CHAT_GATEWAY_\(provider.rawValue.uppercased())_"
+            guard let baseURL = environment[prefix + "BASE_URL"], !baseURL.isEmpty else { continue }
+            guard let model = environment[prefix + "MODEL"], !model.isEmpty else {
+                throw ConfigError(key: prefix + "MODEL", problem: "must be set when \(prefix)BASE_URL is")
             }
-            config.llm.models[model] = .openai(OpenAIModelConfig(baseURL: baseURL, model: model, apiKeyEnv: "CHAT_GATEWAY_OPENAI_API_KEY"))
+            guard baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://") else {
+                throw ConfigError(key: prefix + "BASE_URL", problem: "must start with http:// or https://")
+            }
+            let http = HTTPUpstreamConfig(baseURL: baseURL, model: model,
+                                          apiKeyEnv: provider == .ollama ? nil : prefix + "API_KEY")
+            config.llm.models[model] = ModelConfig(name: model, deployments: [
+                DeploymentConfig(id: "\(provider.rawValue)-env", backend: .http(provider, http))])
             config.llm.defaultModel = model
         }
     }
@@ -117,12 +93,7 @@ public enum ConfigLoader {
         guard config.llm.models[config.llm.defaultModel] != nil else {
             throw ConfigError(key: "llm.default_model", problem: "'\(config.llm.defaultModel)' is not in llm.models (\(config.llm.models.keys.sorted().joined(separator: ", ")))")
         }
-        for (name, model) in config.llm.models {
-            guard case .openai(let openai) = model else { continue }
-            guard openai.baseURL.hasPrefix("http://") || openai.baseURL.hasPrefix("https://") else {
-                throw ConfigError(key: "llm.models.\(name).base_url", problem: "must start with http:// or https://")
-            }
-        }
+        try ModelConfigParser.validate(config.llm.models)
         guard !config.server.host.isEmpty else { throw ConfigError(key: "server.host", problem: "must not be empty") }
     }
 }

@@ -25,6 +25,26 @@ struct ConfigSection {
     var keys: [String] { members.keys.filter { !$0.hasPrefix("$") }.sorted() }
     func raw(_ name: String) -> JSONValue? { members[name] }
 
+    /// The elements of an array key, each with its path (`key[0]`); empty when absent or null.
+    func array(_ name: String) throws(ConfigError) -> [(path: String, value: JSONValue)] {
+        switch members[name] {
+        case nil, .null?: return []
+        case .array(let elements)?: return elements.enumerated().map { ("\(key(name))[\($0.offset)]", $0.element) }
+        case let other?: throw ConfigError(key: key(name), problem: "must be an array, not \(other.typeName)")
+        }
+    }
+
+    func stringArray(_ name: String) throws(ConfigError) -> [String] {
+        var strings: [String] = []
+        for (path, value) in try array(name) {
+            guard case .string(let text) = value, !text.isEmpty else {
+                throw ConfigError(key: path, problem: "must be a non-empty string, not \(value.typeName)")
+            }
+            strings.append(text)
+        }
+        return strings
+    }
+
     func string(_ name: String, default value: String) throws(ConfigError) -> String {
         try optionalString(name) ?? value
     }

@@ -29,7 +29,9 @@ public struct GatewayConfig: Sendable, Equatable {
         public var defaultModel = "demo"
         public var systemPrompt = "You are a helpful assistant."
         public var historyMessages = 40
-        public var models: [String: ModelConfig] = ["demo": .demo(DemoModelConfig())]
+        public var retry = RetryPolicy()
+        public var models: [String: ModelConfig] = ["demo": ModelConfig(name: "demo", deployments: [
+            DeploymentConfig(id: "demo", backend: .demo(DemoModelConfig()))])]
     }
 
     public var nodeID: String? = nil
@@ -39,35 +41,4 @@ public struct GatewayConfig: Sendable, Equatable {
     public var llm = LLM()
 
     public init() {}
-}
-
-public enum ModelConfig: Sendable, Equatable {
-    case demo(DemoModelConfig)
-    case openai(OpenAIModelConfig)
-}
-
-public struct DemoModelConfig: Sendable, Equatable {
-    public var tokensPerSecond: Double = 20
-    public var tokens = 60
-    public init() {}
-}
-
-public struct OpenAIModelConfig: Sendable, Equatable {
-    /// Base URL up to and including the version, e.g. `http://127.0.0.1:8081/v1`.
-    public var baseURL: String
-    /// Model name sent upstream.
-    public var model: String
-    /// Name of the environment variable holding the API key; keys never live in config files.
-    public var apiKeyEnv: String?
-    public var connectTimeoutMillis = 5_000
-    public var timeoutSeconds = 300
-    public var maxTokens: Int? = nil
-    /// Sampling temperature sent upstream; nil leaves it to the server's default.
-    public var temperature: Double? = nil
-
-    public init(baseURL: String, model: String, apiKeyEnv: String? = nil) {
-        self.baseURL = baseURL
-        self.model = model
-        self.apiKeyEnv = apiKeyEnv
-    }
 }

@@ -33,7 +33,7 @@ def llm_config(**model_extra) -> dict:
     model = {"provider": "openai", "base_url": LLM_URL, "model": UPSTREAM_MODEL, "max_tokens": MAX_TOKENS,
              "timeout_s": 120}
     model.update(model_extra)
-    return {"llm": {"default_model": "local", "models": {"local": model}}}
+    return {"llm": {"default_model": UPSTREAM_MODEL, "models": {UPSTREAM_MODEL: model}}}
 
 
 def events_of(frames: list[dict]) -> list[dict]:

@@ -1,0 +1,131 @@
+/// Where one turn's next attempt goes, before its first token: retries on the same deployment with
+/// backoff (or the upstream's Retry-After), other deployments of the same model, then the model's
+/// fallbacks in order, all inside the retry budget. A value type that answers with decisions; the
+/// turn runner carries them out (starts the stream, arms the timer) and reports failures back.
+///
+/// Rules:
+/// - A retryable failure is tried again on the same deployment up to `attemptsPerDeployment`
+///   times, after backoff or Retry-After (capped by `maxRetryAfterMillis`; longer waits are not
+///   waited for). Meanwhile an available sibling deployment of the same model is used at once.
+/// - A non-retryable failure (a 4xx such as a bad key) rules that deployment out for this turn; the
+///   next deployment or fallback is tried, since it may be configured differently.
+/// - Deployments that are cooling down or at capacity are passed over for an available one in a
+///   later group (rate limits fall back); if none is available anywhere, the turn waits for the
+///   earliest one, still inside the budget.
+/// - When the budget is spent or no deployment is left, the turn gives up with the last error.
+public struct TurnAttempts: Sendable {
+    public enum Decision: Sendable, Equatable {
+        /// Start try number `attempt` (1-based, over the whole turn) on `deployment`.
+        case start(DeploymentRef, attempt: Int)
+        /// Nothing can start now; ask again after this long.
+        case wait(millis: Int)
+        case giveUp(TurnError)
+    }
+
+    /// How often to look again when every remaining deployment is merely at capacity.
+    public static let capacityPollMillis = 25
+
+    private let groups: [[DeploymentRef]]
+    private let policy: RetryPolicy
+    private let deadline: Int
+    private var currentGroup = 0
+    private var tries: [DeploymentRef: Int] = [:]
+    private var ruledOut: Set<DeploymentRef> = []
+    /// The deployment whose retry is due at `notBefore` (ms since epoch).
+    private var pendingRetry: (deployment: DeploymentRef, notBefore: Int)?
+    public private(set) var lastError: TurnError?
+    public private(set) var attempts = 0
+
+    /// `groups`: the chosen model's deployments, then each fallback model's, in order.
+    public init(groups: [[DeploymentRef]], policy: RetryPolicy, startedAt: Int) {
+        self.groups = groups.filter { !$0.isEmpty }
+        self.policy = policy
+        self.deadline = startedAt + policy.budgetMillis
+    }
+
+    /// The attempt on `deployment` failed before any text was relayed. `jitter` is in 0..<1.
+    public mutating func failed(_ deployment: DeploymentRef, error: TurnError, now: Int, jitter: Double) {
+        lastError = error
+        let count = tries[deployment, default: 0]
+        guard case .allowed(let retryAfter) = error.retry, count < policy.attemptsPerDeployment else {
+            ruledOut.insert(deployment)
+            return
+        }
+        if let retryAfter, retryAfter > policy.maxRetryAfterMillis {
+            ruledOut.insert(deployment)  // the caller cools it down; not worth waiting for here
+            return
+        }
+        let pause = retryAfter ?? policy.backoffMillis(afterTries: count, jitter: jitter)
+        pendingRetry = (deployment, now + pause)
+    }
+
+    /// What to do now. `availability` reads the node's deployment book.
+    public mutating func next(now: Int, availability: (DeploymentRef) -> DeploymentAvailability) -> Decision {
+        guard now < deadline else { return .giveUp(budgetSpent()) }
+        while currentGroup < groups.count, groups[currentGroup].allSatisfy(isSpent) { currentGroup += 1 }
+        guard currentGroup < groups.count else { return .giveUp(lastError ?? Self.noDeployment) }
+
+        var earliestWake: Int?
+        func noteWake(_ time: Int) { earliestWake = min(earliestWake ?? time, time) }
+
+        if let retry = pendingRetry {
+            if retry.notBefore <= now {
+                pendingRetry = nil
+                if availability(retry.deployment) == .available { return start(retry.deployment) }
+            } else if let sibling = firstAvailable(in: groupIndex(of: retry.deployment), excluding: retry.deployment,
+                                                   availability) {
+                return start(sibling)
+            } else if retry.notBefore < deadline {
+                noteWake(retry.notBefore)
+            } else {
+                pendingRetry = nil
+                ruledOut.insert(retry.deployment)
+            }
+        }
+
+        for index in currentGroup..<groups.count {
+            if let deployment = firstAvailable(in: index, excluding: pendingRetry?.deployment, availability) {
+                return start(deployment)
+            }
+            for deployment in groups[index] where !isSpent(deployment) && deployment != pendingRetry?.deployment {
+                switch availability(deployment) {
+                case .available: break
+                case .atCapacity: noteWake(now + Self.capacityPollMillis)
+                case .coolingDown(let until): noteWake(until)
+                }
+            }
+        }
+        guard let wake = earliestWake, wake < deadline else {
+            return .giveUp(lastError ?? Self.noDeployment)
+        }
+        return .wait(millis: max(1, wake - now))
+    }
+
+    private func isSpent(_ deployment: DeploymentRef) -> Bool {
+        ruledOut.contains(deployment)
+            || (tries[deployment, default: 0] >= policy.attemptsPerDeployment && pendingRetry?.deployment != deployment)
+    }
+
+    private func groupIndex(of deployment: DeploymentRef) -> Int {
+        groups.firstIndex { $0.contains(deployment) } ?? currentGroup
+    }
+
+    private func firstAvailable(in group: Int, excluding excluded: DeploymentRef?,
+                                _ availability: (DeploymentRef) -> DeploymentAvailability) -> DeploymentRef? {
+        groups[group].first { $0 != excluded && !isSpent($0) && availability($0) == .available }
+    }
+
+    private mutating func start(_ deployment: DeploymentRef) -> Decision {
+        attempts += 1
+        tries[deployment, default: 0] += 1
+        return .start(deployment, attempt: attempts)
+    }
+
+    private func budgetSpent() -> TurnError {
+        guard let lastError else { return Self.noDeployment }
+        return TurnError(code: lastError.code, message: lastError.message + " (retry budget spent after \(attempts) attempt(s))")
+    }
+
+    static let noDeployment = TurnError(code: "upstream_unavailable",
+                                        message: "no deployment of the model or its fallbacks could take the request")
+}
