@@ -31,8 +31,8 @@ public struct TurnAttempts: Sendable {
     private var currentGroup = 0
     private var tries: [DeploymentRef: Int] = [:]
     private var ruledOut: Set<DeploymentRef> = []
-    /// The deployment whose retry is due at `notBefore` (ms since epoch).
-    private var pendingRetry: (deployment: DeploymentRef, notBefore: Int)?
+    /// Deployments whose retry is due at the given time (ms since epoch).
+    private var pendingRetries: [DeploymentRef: Int] = [:]
     public private(set) var lastError: TurnError?
     public private(set) var attempts = 0
 
@@ -56,63 +56,65 @@ public struct TurnAttempts: Sendable {
             return
         }
         let pause = retryAfter ?? policy.backoffMillis(afterTries: count, jitter: jitter)
-        pendingRetry = (deployment, now + pause)
+        pendingRetries[deployment] = now + pause
     }
 
     /// What to do now. `availability` reads the node's deployment book.
+    ///
+    /// Within the current model: a due retry, else an available deployment not waiting for a retry,
+    /// else (while retries are pending) the earliest of them. Only when the current model has no
+    /// retry pending is a later model (a fallback) used for a deployment that is merely busy or
+    /// cooling down; failing that, the turn waits for whatever frees up first.
     public mutating func next(now: Int, availability: (DeploymentRef) -> DeploymentAvailability) -> Decision {
         guard now < deadline else { return .giveUp(budgetSpent()) }
+        for (deployment, due) in pendingRetries where due >= deadline {
+            pendingRetries[deployment] = nil  // not worth waiting for: it would come after the budget
+            ruledOut.insert(deployment)
+        }
         while currentGroup < groups.count, groups[currentGroup].allSatisfy(isSpent) { currentGroup += 1 }
         guard currentGroup < groups.count else { return .giveUp(lastError ?? Self.noDeployment) }
 
-        var earliestWake: Int?
-        func noteWake(_ time: Int) { earliestWake = min(earliestWake ?? time, time) }
-
-        if let retry = pendingRetry {
-            if retry.notBefore <= now {
-                pendingRetry = nil
-                if availability(retry.deployment) == .available { return start(retry.deployment) }
-            } else if let sibling = firstAvailable(in: groupIndex(of: retry.deployment), excluding: retry.deployment,
-                                                   availability) {
-                return start(sibling)
-            } else if retry.notBefore < deadline {
-                noteWake(retry.notBefore)
-            } else {
-                pendingRetry = nil
-                ruledOut.insert(retry.deployment)
-            }
+        let group = groups[currentGroup]
+        for deployment in group {
+            guard let due = pendingRetries[deployment], due <= now else { continue }
+            pendingRetries[deployment] = nil
+            if availability(deployment) == .available { return start(deployment) }
         }
+        if let deployment = firstAvailable(in: group, availability) { return start(deployment) }
+        if let due = group.compactMap({ pendingRetries[$0] }).min() { return .wait(millis: max(1, due - now)) }
 
+        var earliestWake: Int?
         for index in currentGroup..<groups.count {
-            if let deployment = firstAvailable(in: index, excluding: pendingRetry?.deployment, availability) {
+            if index > currentGroup, let deployment = firstAvailable(in: groups[index], availability) {
                 return start(deployment)
             }
-            for deployment in groups[index] where !isSpent(deployment) && deployment != pendingRetry?.deployment {
-                switch availability(deployment) {
-                case .available: break
-                case .atCapacity: noteWake(now + Self.capacityPollMillis)
-                case .coolingDown(let until): noteWake(until)
+            for deployment in groups[index] where !isSpent(deployment) {
+                let wake: Int
+                if let due = pendingRetries[deployment] {
+                    wake = due
+                } else {
+                    switch availability(deployment) {
+                    case .available: wake = now
+                    case .atCapacity: wake = now + Self.capacityPollMillis
+                    case .coolingDown(let until): wake = until
+                    }
                 }
+                earliestWake = min(earliestWake ?? wake, wake)
             }
         }
-        guard let wake = earliestWake, wake < deadline else {
-            return .giveUp(lastError ?? Self.noDeployment)
-        }
+        guard let wake = earliestWake, wake < deadline else { return .giveUp(lastError ?? Self.noDeployment) }
         return .wait(millis: max(1, wake - now))
     }
 
+    /// Out of this turn: ruled out, or tried as often as allowed with no retry pending.
     private func isSpent(_ deployment: DeploymentRef) -> Bool {
         ruledOut.contains(deployment)
-            || (tries[deployment, default: 0] >= policy.attemptsPerDeployment && pendingRetry?.deployment != deployment)
+            || (tries[deployment, default: 0] >= policy.attemptsPerDeployment && pendingRetries[deployment] == nil)
     }
 
-    private func groupIndex(of deployment: DeploymentRef) -> Int {
-        groups.firstIndex { $0.contains(deployment) } ?? currentGroup
-    }
-
-    private func firstAvailable(in group: Int, excluding excluded: DeploymentRef?,
-                                _ availability: (DeploymentRef) -> DeploymentAvailability) -> DeploymentRef? {
-        groups[group].first { $0 != excluded && !isSpent($0) && availability($0) == .available }
+    /// The first deployment of `group` that can start now and is not waiting for its retry.
+    private func firstAvailable(in group: [DeploymentRef], _ availability: (DeploymentRef) -> DeploymentAvailability) -> DeploymentRef? {
+        group.first { pendingRetries[$0] == nil && !isSpent($0) && availability($0) == .available }
     }
 
     private mutating func start(_ deployment: DeploymentRef) -> Decision {
