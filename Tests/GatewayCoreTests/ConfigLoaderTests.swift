@@ -1,0 +1,207 @@
+import Foundation
+import XCTest
+@testable import GatewayCore
+
+/// `ConfigLoader` as a whole: the defaults, the shipped config files, sections and models, `$`
+/// comment keys, and refusals that name the key (unknown keys, wrong shapes, failed validation).
+final class ConfigLoaderTests: XCTestCase {
+    private func shippedConfig(_ name: String) throws -> String {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return try String(contentsOf: root.appendingPathComponent("config").appendingPathComponent(name), encoding: .utf8)
+    }
+
+    func testDefaultsWithoutAFile() throws {
+        let config = try loadConfig(nil)
+        XCTAssertEqual(config, GatewayConfig())
+        XCTAssertNil(config.nodeID)
+        XCTAssertEqual(config.server.host, "127.0.0.1")
+        XCTAssertEqual(config.server.port, 8080)
+        XCTAssertEqual(config.server.staticRoot, "web-demo")
+        XCTAssertEqual(config.server.maxMessageBytes, 65_536)
+        XCTAssertEqual(config.server.helloTimeoutSeconds, 10)
+        XCTAssertEqual(config.server.heartbeatSeconds, 25)
+        XCTAssertEqual(config.server.outboundQueueBytes, 1_048_576)
+        XCTAssertEqual(config.server.echoEndpoint, false)
+        XCTAssertEqual(config.server.echoMaxMessageBytes, 16_777_216)
+        XCTAssertEqual(config.sessions.maxEvents, 4096)
+        XCTAssertEqual(config.sessions.idleTTLSeconds, 3600)
+        XCTAssertEqual(config.sessions.cancelOnAbandon, false)
+        XCTAssertEqual(config.sessions.maxTranscriptEntries, 1000)
+        XCTAssertEqual(config.workers.concurrency, 16)
+        XCTAssertEqual(config.workers.queueSize, 64)
+        XCTAssertEqual(config.llm.defaultModel, "demo")
+        XCTAssertEqual(config.llm.systemPrompt, "You are a helpful assistant.")
+        XCTAssertEqual(config.llm.historyMessages, 40)
+        XCTAssertEqual(Array(config.llm.models.keys), ["demo"])
+        guard case .demo(let demo)? = config.llm.models["demo"] else { return XCTFail("demo model missing") }
+        XCTAssertEqual(demo.tokensPerSecond, 20)
+        XCTAssertEqual(demo.tokens, 60)
+    }
+
+    func testEmptyObjectAndNullSectionsKeepTheDefaults() throws {
+        XCTAssertEqual(try loadConfig("{}"), GatewayConfig())
+        XCTAssertEqual(try loadConfig(#"{"node":null,"server":null,"sessions":{},"workers":null,"llm":{}}"#), GatewayConfig())
+    }
+
+    /// config/gateway.json documents every key with its default; the two must not drift apart.
+    func testTheShippedGatewayJSONIsTheDefaults() throws {
+        XCTAssertEqual(try loadConfig(try shippedConfig("gateway.json")), GatewayConfig())
+    }
+
+    func testTheShippedLocalLLMConfig() throws {
+        let config = try loadConfig(try shippedConfig("local-llm.json"))
+        var smollm = OpenAIModelConfig(baseURL: "http://127.0.0.1:8081/v1", model: "smollm2")
+        smollm.maxTokens = 256
+        XCTAssertEqual(config.llm.defaultModel, "smollm2")
+        XCTAssertEqual(config.llm.models, ["smollm2": .openai(smollm)])
+        XCTAssertEqual(config.server, GatewayConfig().server)
+    }
+
+    func testEveryKeyIsRead() throws {
+        let config = try loadConfig(#"""
+        {"node": {"id": "node-a"},
+         "server": {"host": "0.0.0.0", "port": 9000, "static_root": "public", "max_message_bytes": 1024,
+                    "hello_timeout_s": 5, "heartbeat_s": 30, "outbound_queue_bytes": 8192, "echo_endpoint": true,
+                    "echo_max_message_bytes": 2048},
+         "sessions": {"max_events": 10, "idle_ttl_s": 60, "cancel_on_abandon": true, "max_transcript_entries": 20},
+         "workers": {"concurrency": 2, "queue_size": 0},
+         "llm": {"default_model": "up", "system_prompt": "Be brief.", "history_messages": 0,
+                 "models": {"fake": {"provider": "demo", "tokens_per_second": 2.5, "tokens": 7},
+                            "up": {"provider": "openai", "base_url": "https://api.example/v1", "model": "gpt-x",
+                                   "api_key_env": "UP_KEY", "connect_timeout_ms": 100, "timeout_s": 9,
+                                   "max_tokens": 64, "temperature": 0.7}}}}
+        """#)
+        var expected = GatewayConfig()
+        expected.nodeID = "node-a"
+        expected.server.host = "0.0.0.0"
+        expected.server.port = 9000
+        expected.server.staticRoot = "public"
+        expected.server.maxMessageBytes = 1024
+        expected.server.helloTimeoutSeconds = 5
+        expected.server.heartbeatSeconds = 30
+        expected.server.outboundQueueBytes = 8192
+        expected.server.echoEndpoint = true
+        expected.server.echoMaxMessageBytes = 2048
+        expected.sessions = GatewayConfig.Sessions(maxEvents: 10, idleTTLSeconds: 60, cancelOnAbandon: true, maxTranscriptEntries: 20)
+        expected.workers = GatewayConfig.Workers(concurrency: 2, queueSize: 0)
+        var fake = DemoModelConfig()
+        fake.tokensPerSecond = 2.5
+        fake.tokens = 7
+        var up = OpenAIModelConfig(baseURL: "https://api.example/v1", model: "gpt-x", apiKeyEnv: "UP_KEY")
+        up.connectTimeoutMillis = 100
+        up.timeoutSeconds = 9
+        up.maxTokens = 64
+        up.temperature = 0.7
+        expected.llm = GatewayConfig.LLM(defaultModel: "up", systemPrompt: "Be brief.", historyMessages: 0,
+                                         models: ["fake": .demo(fake), "up": .openai(up)])
+        XCTAssertEqual(config, expected)
+    }
+
+    func testOpenAIModelDefaults() throws {
+        let config = try loadConfig(#"{"llm":{"default_model":"up","models":{"up":{"provider":"openai","base_url":"http://h/v1","model":"m"}}}}"#)
+        XCTAssertEqual(config.llm.models["up"], .openai(OpenAIModelConfig(baseURL: "http://h/v1", model: "m")))
+        guard case .openai(let up)? = config.llm.models["up"] else { return XCTFail("not an OpenAI model") }
+        XCTAssertNil(up.apiKeyEnv)
+        XCTAssertEqual(up.connectTimeoutMillis, 5000)
+        XCTAssertEqual(up.timeoutSeconds, 300)
+        XCTAssertNil(up.maxTokens)
+        XCTAssertNil(up.temperature)
+    }
+
+    func testStaticRootNullServesNoFiles() throws {
+        XCTAssertNil(try loadConfig(#"{"server":{"static_root":null}}"#).server.staticRoot)
+        XCTAssertEqual(try loadConfig(#"{"server":{}}"#).server.staticRoot, "web-demo")
+    }
+
+    func testNodeIDNullIsUnset() throws {
+        XCTAssertNil(try loadConfig(#"{"node":{"id":null}}"#).nodeID)
+    }
+
+    func testModelsInTheFileReplaceTheBuiltInOnes() throws {
+        let config = try loadConfig(#"{"llm":{"default_model":"slow","models":{"slow":{"provider":"demo","tokens_per_second":1}}}}"#)
+        XCTAssertEqual(Array(config.llm.models.keys), ["slow"])
+        XCTAssertEqual(configError(#"{"llm":{"models":{"slow":{"provider":"demo"}}}}"#),
+                       ConfigError(key: "llm.default_model", problem: "'demo' is not in llm.models (slow)"))
+    }
+
+    func testDollarKeysAreCommentsAtEveryLevel() throws {
+        let config = try loadConfig(#"""
+        {"$comment": "top", "$anything": [1, 2],
+         "node": {"$id": "about id"}, "server": {"$port": 1, "port": 9001}, "sessions": {"$x": null},
+         "workers": {"$concurrency": "many"},
+         "llm": {"$default_model": "x", "models": {"demo": {"provider": "demo", "$comment": 5},
+                                                   "$example": {"provider": "nonsense", "extra": true},
+                                                   "$broken": 42}}}
+        """#)
+        var expected = GatewayConfig()
+        expected.server.port = 9001
+        XCTAssertEqual(config, expected)
+    }
+
+    func testUnknownKeysAreRefusedByTheirPath() {
+        let cases: [(json: String, key: String)] = [
+            (#"{"nodes":{}}"#, "nodes"),
+            (#"{"node":{"name":"a"}}"#, "node.name"),
+            (#"{"server":{"hostname":"a"}}"#, "server.hostname"),
+            (#"{"sessions":{"max_event":1}}"#, "sessions.max_event"),
+            (#"{"workers":{"threads":1}}"#, "workers.threads"),
+            (#"{"llm":{"model":"demo"}}"#, "llm.model"),
+            (#"{"llm":{"models":{"demo":{"provider":"demo","base_url":"http://h"}}}}"#, "llm.models.demo.base_url"),
+            (#"{"llm":{"default_model":"up","models":{"up":{"provider":"openai","base_url":"http://h","model":"m","tokens":1}}}}"#,
+             "llm.models.up.tokens"),
+        ]
+        for (json, key) in cases {
+            let error = configError(json)
+            XCTAssertEqual(error?.key, key, json)
+            XCTAssertEqual(error?.problem.hasPrefix("unknown key (allowed: "), true, "\(String(describing: error))")
+        }
+        XCTAssertEqual(configError(#"{"workers":{"threads":1}}"#)?.problem, "unknown key (allowed: concurrency, queue_size)")
+    }
+
+    func testSectionsMustBeObjects() {
+        XCTAssertEqual(configError(#"{"server":5}"#), ConfigError(key: "server", problem: "must be an object, not a number"))
+        XCTAssertEqual(configError(#"{"llm":{"models":[]}}"#), ConfigError(key: "llm.models", problem: "must be an object, not an array"))
+        XCTAssertEqual(configError(#"{"llm":{"models":{"demo":"demo"}}}"#),
+                       ConfigError(key: "llm.models.demo", problem: "must be an object, not a string"))
+        let root = configError("[]")
+        XCTAssertEqual(root, ConfigError(key: "", problem: "must be an object, not an array"))
+        XCTAssertEqual(root?.description, "config: must be an object, not an array")
+    }
+
+    func testInvalidJSONIsRefused() {
+        let error = configError(#"{"server": {"port": 80,}}"#)
+        XCTAssertEqual(error?.key, "")
+        XCTAssertEqual(error?.problem.hasPrefix("invalid JSON at byte "), true, "\(String(describing: error))")
+    }
+
+    func testModelsNeedAKnownProviderAndOpenAIModelsTheirEndpoint() {
+        let models = { (body: String) in #"{"llm":{"default_model":"m","models":{"m":\#(body)}}}"# }
+        XCTAssertEqual(configError(models("{}")), ConfigError(key: "llm.models.m.provider", problem: "missing (one of: demo, openai)"))
+        XCTAssertEqual(configError(models(#"{"provider":"anthropic"}"#)),
+                       ConfigError(key: "llm.models.m.provider", problem: "unknown provider 'anthropic' (one of: demo, openai)"))
+        XCTAssertEqual(configError(models(#"{"provider":1}"#)),
+                       ConfigError(key: "llm.models.m.provider", problem: "must be a string, not a number"))
+        XCTAssertEqual(configError(models(#"{"provider":"openai","model":"x"}"#)),
+                       ConfigError(key: "llm.models.m.base_url", problem: "missing (e.g. http://127.0.0.1:8081/v1)"))
+        XCTAssertEqual(configError(models(#"{"provider":"openai","base_url":"http://h/v1"}"#)),
+                       ConfigError(key: "llm.models.m.model", problem: "missing (the upstream model name)"))
+        XCTAssertEqual(configError(models(#"{"provider":"openai","base_url":"ftp://h/v1","model":"x"}"#)),
+                       ConfigError(key: "llm.models.m.base_url", problem: "must start with http:// or https://"))
+    }
+
+    func testDefaultModelMustBeAConfiguredModel() {
+        XCTAssertEqual(configError(#"{"llm":{"default_model":"gpt"}}"#),
+                       ConfigError(key: "llm.default_model", problem: "'gpt' is not in llm.models (demo)"))
+        XCTAssertEqual(configError(#"{"llm":{"models":{"$example":{}}}}"#),
+                       ConfigError(key: "llm.default_model", problem: "'demo' is not in llm.models ()"))
+    }
+
+    func testHostMustNotBeEmpty() {
+        XCTAssertEqual(configError(#"{"server":{"host":""}}"#), ConfigError(key: "server.host", problem: "must not be empty"))
+    }
+
+    func testErrorsDescribeTheirKey() {
+        XCTAssertEqual(ConfigError(key: "workers.concurrency", problem: "must be between 1 and 10000, got 0").description,
+                       "config key 'workers.concurrency': must be between 1 and 10000, got 0")
+    }
+}
