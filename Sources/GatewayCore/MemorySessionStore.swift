@@ -19,6 +19,9 @@ public final class MemorySessionStore: SessionStore {
 
     private final class Box: Sendable {
         let state: Mutex<SessionState>
+        /// Set under `state`'s lock when expiry drops the session from the table. A caller that looked
+        /// the box up just before must then look again: what it joined or appended would be lost.
+        let retired = Atomic<Bool>(false)
         init(_ state: SessionState) { self.state = Mutex(state) }
     }
 
@@ -36,7 +39,13 @@ public final class MemorySessionStore: SessionStore {
 
     public func join(session: String, connection: ConnectionID, afterSeq: Int?) -> SessionState.JoinOutcome {
         let now = clock()
-        return box(session, create: true)!.state.withLock { $0.join(connection, afterSeq: afterSeq, now: now) }
+        while true {
+            let box = box(session, create: true)!
+            let outcome = box.state.withLock { state -> SessionState.JoinOutcome? in
+                box.retired.load(ordering: .relaxed) ? nil : state.join(connection, afterSeq: afterSeq, now: now)
+            }
+            if let outcome { return outcome }
+        }
     }
 
     public func leave(session: String, connection: ConnectionID) -> Int? {
@@ -53,11 +62,16 @@ public final class MemorySessionStore: SessionStore {
     public func acceptMessage(session: String, id: String, author: String, text: String, turn: String, model: String,
                               historyLimit: Int, admit: ([ChatMessage]) -> Bool) -> (SessionState.MessageOutcome, Fanout) {
         let now = clock()
-        return box(session, create: true)!.state.withLock { state in
-            let outcome = state.acceptMessage(id: id, author: author, text: text, turn: turn, model: model,
-                                              historyLimit: historyLimit, now: now, admit: admit)
-            guard case .accepted = outcome else { return (outcome, .none) }
-            return (outcome, fanout(state))
+        while true {
+            let box = box(session, create: true)!
+            let result = box.state.withLock { state -> (SessionState.MessageOutcome, Fanout)? in
+                guard !box.retired.load(ordering: .relaxed) else { return nil }
+                let outcome = state.acceptMessage(id: id, author: author, text: text, turn: turn, model: model,
+                                                  historyLimit: historyLimit, now: now, admit: admit)
+                guard case .accepted = outcome else { return (outcome, .none) }
+                return (outcome, fanout(state))
+            }
+            if let result { return result }
         }
     }
 
@@ -90,7 +104,13 @@ public final class MemorySessionStore: SessionStore {
         let ttl = settings.idleTTLMillis
         return sessions.withLock { table in
             let before = table.count
-            table = table.filter { _, box in !box.state.withLock { $0.isExpired(now: now, idleMillis: ttl) } }
+            table = table.filter { _, box in
+                box.state.withLock { state in
+                    guard state.isExpired(now: now, idleMillis: ttl) else { return true }
+                    box.retired.store(true, ordering: .relaxed)
+                    return false
+                }
+            }
             return before - table.count
         }
     }
