@@ -49,9 +49,9 @@ final class ConfigEnvironmentTests: XCTestCase {
         ])
         XCTAssertEqual(config.llm.defaultModel, "smollm2")
         XCTAssertEqual(config.llm.models["smollm2"],
-                       .openai(OpenAIModelConfig(baseURL: "http://127.0.0.1:8081/v1", model: "smollm2",
-                                                 apiKeyEnv: "CHAT_GATEWAY_OPENAI_API_KEY")))
-        XCTAssertEqual(config.llm.models["demo"], .demo(DemoModelConfig()), "the file's models stay available")
+                       .single("smollm2", id: "openai-env", .http(.openai, HTTPUpstreamConfig(
+                           baseURL: "http://127.0.0.1:8081/v1", model: "smollm2", apiKeyEnv: "CHAT_GATEWAY_OPENAI_API_KEY"))))
+        XCTAssertEqual(config.llm.models["demo"], .single("demo", .demo(DemoModelConfig())), "the file's models stay available")
     }
 
     func testTheAPIKeyIsNamedNeverCopied() throws {
@@ -60,7 +60,7 @@ final class ConfigEnvironmentTests: XCTestCase {
             "CHAT_GATEWAY_OPENAI_BASE_URL": "https://api.example/v1", "CHAT_GATEWAY_OPENAI_MODEL": "gpt-x",
             "CHAT_GATEWAY_OPENAI_API_KEY": secret,
         ])
-        guard case .openai(let model)? = config.llm.models["gpt-x"] else { return XCTFail("model not added") }
+        guard let model = config.llm.models["gpt-x"]?.onlyHTTP else { return XCTFail("model not added") }
         XCTAssertEqual(model.apiKeyEnv, "CHAT_GATEWAY_OPENAI_API_KEY")
         XCTAssertFalse(String(describing: config).contains(secret))
     }
@@ -72,7 +72,8 @@ final class ConfigEnvironmentTests: XCTestCase {
         ])
         XCTAssertEqual(config.llm.defaultModel, "gpt-x")
         XCTAssertEqual(config.llm.models["gpt-x"],
-                       .openai(OpenAIModelConfig(baseURL: "https://api.example/v1", model: "gpt-x", apiKeyEnv: "CHAT_GATEWAY_OPENAI_API_KEY")))
+                       .single("gpt-x", id: "openai-env", .http(.openai, HTTPUpstreamConfig(
+                           baseURL: "https://api.example/v1", model: "gpt-x", apiKeyEnv: "CHAT_GATEWAY_OPENAI_API_KEY"))))
         XCTAssertEqual(config.llm.models.count, 2)
     }
 
@@ -89,11 +90,10 @@ final class ConfigEnvironmentTests: XCTestCase {
                        GatewayConfig())
     }
 
-    /// The check runs on the merged config, so the refusal names the model's key path rather than
-    /// the variable the operator set.
+    /// The refusal names the variable the operator set.
     func testABaseURLThatIsNotHTTPIsRefused() {
         XCTAssertEqual(configError(nil, environment: ["CHAT_GATEWAY_OPENAI_BASE_URL": "127.0.0.1:8081/v1", "CHAT_GATEWAY_OPENAI_MODEL": "m"]),
-                       ConfigError(key: "llm.models.m.base_url", problem: "must start with http:// or https://"))
+                       ConfigError(key: "CHAT_GATEWAY_OPENAI_BASE_URL", problem: "must start with http:// or https://"))
     }
 
     func testFileErrorsComeFirst() {

@@ -22,13 +22,15 @@ final class ConfigKeyTests: XCTestCase {
     }
 
     private static func demo(_ config: GatewayConfig) -> DemoModelConfig? {
-        if case .demo(let model)? = config.llm.models["demo"] { return model }
-        return nil
+        config.llm.models["demo"]?.onlyDemo
     }
 
-    private static func openAI(_ config: GatewayConfig) -> OpenAIModelConfig? {
-        if case .openai(let model)? = config.llm.models["up"] { return model }
-        return nil
+    private static func openAI(_ config: GatewayConfig) -> HTTPUpstreamConfig? {
+        config.llm.models["up"]?.onlyHTTP
+    }
+
+    private static func upDeployment(_ config: GatewayConfig) -> DeploymentConfig? {
+        config.llm.models["up"]?.onlyDeployment
     }
 
     private struct IntegerKey {
@@ -58,8 +60,12 @@ final class ConfigKeyTests: XCTestCase {
         IntegerKey("workers.queue_size", 0...1_000_000) { $0.workers.queueSize },
         IntegerKey("llm.history_messages", 0...10_000) { $0.llm.historyMessages },
         IntegerKey("llm.models.demo.tokens", 1...1_000_000, place: inDemoModel("tokens")) { demo($0)?.tokens },
-        IntegerKey("llm.models.up.connect_timeout_ms", 1...600_000, place: inOpenAIModel("connect_timeout_ms")) { openAI($0)?.connectTimeoutMillis },
-        IntegerKey("llm.models.up.timeout_s", 1...86_400, place: inOpenAIModel("timeout_s")) { openAI($0)?.timeoutSeconds },
+        IntegerKey("llm.models.up.connect_timeout_ms", 1...600_000, place: inOpenAIModel("connect_timeout_ms")) { upDeployment($0)?.timeouts.connectMillis },
+        IntegerKey("llm.models.up.first_token_timeout_ms", 1...3_600_000, place: inOpenAIModel("first_token_timeout_ms")) { upDeployment($0)?.timeouts.firstTokenMillis },
+        IntegerKey("llm.models.up.idle_timeout_ms", 1...3_600_000, place: inOpenAIModel("idle_timeout_ms")) { upDeployment($0)?.timeouts.idleMillis },
+        IntegerKey("llm.models.up.timeout_s", 1...86_400, place: inOpenAIModel("timeout_s")) { upDeployment($0)?.timeouts.totalSeconds },
+        IntegerKey("llm.models.up.max_concurrency", 1...100_000, place: inOpenAIModel("max_concurrency")) { upDeployment($0)?.maxConcurrency },
+        IntegerKey("llm.models.up.context_window", 256...100_000_000, place: inOpenAIModel("context_window")) { upDeployment($0)?.contextWindow },
         IntegerKey("llm.models.up.max_tokens", 1...1_000_000, place: inOpenAIModel("max_tokens")) { openAI($0)?.maxTokens },
     ]
 

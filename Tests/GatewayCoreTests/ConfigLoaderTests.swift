@@ -33,7 +33,7 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(config.llm.systemPrompt, "You are a helpful assistant.")
         XCTAssertEqual(config.llm.historyMessages, 40)
         XCTAssertEqual(Array(config.llm.models.keys), ["demo"])
-        guard case .demo(let demo)? = config.llm.models["demo"] else { return XCTFail("demo model missing") }
+        guard let demo = config.llm.models["demo"]?.onlyDemo else { return XCTFail("demo model missing") }
         XCTAssertEqual(demo.tokensPerSecond, 20)
         XCTAssertEqual(demo.tokens, 60)
     }
@@ -50,10 +50,10 @@ final class ConfigLoaderTests: XCTestCase {
 
     func testTheShippedLocalLLMConfig() throws {
         let config = try loadConfig(try shippedConfig("local-llm.json"))
-        var smollm = OpenAIModelConfig(baseURL: "http://127.0.0.1:8081/v1", model: "smollm2")
+        var smollm = HTTPUpstreamConfig(baseURL: "http://127.0.0.1:8081/v1", model: "smollm2")
         smollm.maxTokens = 256
         XCTAssertEqual(config.llm.defaultModel, "smollm2")
-        XCTAssertEqual(config.llm.models, ["smollm2": .openai(smollm)])
+        XCTAssertEqual(config.llm.models, ["smollm2": .single("smollm2", .http(.openai, smollm))])
         XCTAssertEqual(config.server, GatewayConfig().server)
     }
 
@@ -87,23 +87,29 @@ final class ConfigLoaderTests: XCTestCase {
         var fake = DemoModelConfig()
         fake.tokensPerSecond = 2.5
         fake.tokens = 7
-        var up = OpenAIModelConfig(baseURL: "https://api.example/v1", model: "gpt-x", apiKeyEnv: "UP_KEY")
-        up.connectTimeoutMillis = 100
-        up.timeoutSeconds = 9
+        var up = HTTPUpstreamConfig(baseURL: "https://api.example/v1", model: "gpt-x", apiKeyEnv: "UP_KEY")
         up.maxTokens = 64
         up.temperature = 0.7
+        var upDeployment = DeploymentConfig(id: "up", backend: .http(.openai, up))
+        upDeployment.timeouts.connectMillis = 100
+        upDeployment.timeouts.totalSeconds = 9
         expected.llm = GatewayConfig.LLM(defaultModel: "up", systemPrompt: "Be brief.", historyMessages: 0,
-                                         models: ["fake": .demo(fake), "up": .openai(up)])
+                                         models: ["fake": .single("fake", .demo(fake)),
+                                                  "up": ModelConfig(name: "up", deployments: [upDeployment])])
         XCTAssertEqual(config, expected)
     }
 
     func testOpenAIModelDefaults() throws {
         let config = try loadConfig(#"{"llm":{"default_model":"up","models":{"up":{"provider":"openai","base_url":"http://h/v1","model":"m"}}}}"#)
-        XCTAssertEqual(config.llm.models["up"], .openai(OpenAIModelConfig(baseURL: "http://h/v1", model: "m")))
-        guard case .openai(let up)? = config.llm.models["up"] else { return XCTFail("not an OpenAI model") }
+        XCTAssertEqual(config.llm.models["up"], .single("up", .http(.openai, HTTPUpstreamConfig(baseURL: "http://h/v1", model: "m"))))
+        guard let deployment = config.llm.models["up"]?.onlyDeployment, let up = config.llm.models["up"]?.onlyHTTP else {
+            return XCTFail("not an OpenAI model")
+        }
         XCTAssertNil(up.apiKeyEnv)
-        XCTAssertEqual(up.connectTimeoutMillis, 5000)
-        XCTAssertEqual(up.timeoutSeconds, 300)
+        XCTAssertEqual(deployment.timeouts, DeploymentTimeouts())
+        XCTAssertEqual(deployment.timeouts.connectMillis, 5000)
+        XCTAssertEqual(deployment.timeouts.totalSeconds, 300)
+        XCTAssertNil(deployment.maxConcurrency)
         XCTAssertNil(up.maxTokens)
         XCTAssertNil(up.temperature)
     }
@@ -146,9 +152,10 @@ final class ConfigLoaderTests: XCTestCase {
             (#"{"sessions":{"max_event":1}}"#, "sessions.max_event"),
             (#"{"workers":{"threads":1}}"#, "workers.threads"),
             (#"{"llm":{"model":"demo"}}"#, "llm.model"),
-            (#"{"llm":{"models":{"demo":{"provider":"demo","base_url":"http://h"}}}}"#, "llm.models.demo.base_url"),
-            (#"{"llm":{"default_model":"up","models":{"up":{"provider":"openai","base_url":"http://h","model":"m","tokens":1}}}}"#,
-             "llm.models.up.tokens"),
+            (#"{"llm":{"models":{"demo":{"provider":"demo","base_urls":"http://h"}}}}"#, "llm.models.demo.base_urls"),
+            (#"{"llm":{"default_model":"up","models":{"up":{"deployments":[{"provider":"openai","base_url":"http://h","model":"m","token":1}]}}}}"#,
+             "llm.models.up.deployments[0].token"),
+            (#"{"llm":{"default_model":"up","models":{"up":{"deployments":[],"fallback":[]}}}}"#, "llm.models.up.fallback"),
         ]
         for (json, key) in cases {
             let error = configError(json)
@@ -156,6 +163,54 @@ final class ConfigLoaderTests: XCTestCase {
             XCTAssertEqual(error?.problem.hasPrefix("unknown key (allowed: "), true, "\(String(describing: error))")
         }
         XCTAssertEqual(configError(#"{"workers":{"threads":1}}"#)?.problem, "unknown key (allowed: concurrency, queue_size)")
+    }
+
+    func testSettingsOfTheOtherKindOfProviderAreRefused() {
+        XCTAssertEqual(configError(#"{"llm":{"models":{"demo":{"provider":"demo","base_url":"http://h"}}}}"#),
+                       ConfigError(key: "llm.models.demo.base_url", problem: "not a setting of the demo provider"))
+        XCTAssertEqual(configError(#"{"llm":{"default_model":"up","models":{"up":{"provider":"openai","base_url":"http://h","model":"m","tokens":1}}}}"#),
+                       ConfigError(key: "llm.models.up.tokens", problem: "only the demo provider has this setting"))
+    }
+
+    func testDeploymentsFallbacksAndTheirChecks() throws {
+        let config = try loadConfig(#"""
+        {"llm": {"default_model": "big", "retry": {"budget_ms": 5000, "attempts_per_deployment": 3},
+                 "models": {
+                   "big": {"deployments": [
+                              {"provider": "openai", "base_url": "http://a/v1", "model": "m", "max_concurrency": 4,
+                               "price": {"input_per_million": 3, "output_per_million": 15}, "context_window": 8192},
+                              {"id": "big-b", "provider": "anthropic", "base_url": "http://b", "model": "claude",
+                               "idle_timeout_ms": 1500, "first_token_timeout_ms": 2500}],
+                           "fallbacks": ["small"]},
+                   "small": {"provider": "ollama", "base_url": "http://c", "model": "llama3"}}}}
+        """#)
+        let big = try XCTUnwrap(config.llm.models["big"])
+        XCTAssertEqual(big.deployments.map(\.id), ["big#1", "big-b"])
+        XCTAssertEqual(big.deployments.map(\.provider), [.openai, .anthropic])
+        XCTAssertEqual(big.fallbacks, ["small"])
+        XCTAssertEqual(big.deployments[0].maxConcurrency, 4)
+        XCTAssertEqual(big.deployments[0].inputPricePerMillion, 3)
+        XCTAssertEqual(big.deployments[0].outputPricePerMillion, 15)
+        XCTAssertEqual(big.deployments[0].contextWindow, 8192)
+        XCTAssertEqual(big.deployments[1].timeouts.idleMillis, 1500)
+        XCTAssertEqual(big.deployments[1].timeouts.firstTokenMillis, 2500)
+        XCTAssertEqual(config.llm.models["small"]?.onlyDeployment?.provider, .ollama)
+        XCTAssertEqual(config.llm.retry.budgetMillis, 5000)
+        XCTAssertEqual(config.llm.retry.attemptsPerDeployment, 3)
+
+        let model = { (body: String) in #"{"llm":{"default_model":"m","models":{"m":\#(body),"d":{"provider":"demo"}}}}"# }
+        XCTAssertEqual(configError(model(#"{"provider":"demo","fallbacks":["nope"]}"#)),
+                       ConfigError(key: "llm.models.m.fallbacks", problem: "'nope' is not in llm.models"))
+        XCTAssertEqual(configError(model(#"{"provider":"demo","fallbacks":["m"]}"#)),
+                       ConfigError(key: "llm.models.m.fallbacks", problem: "a model cannot fall back to itself"))
+        XCTAssertEqual(configError(model(#"{"provider":"demo","fallbacks":[3]}"#)),
+                       ConfigError(key: "llm.models.m.fallbacks[0]", problem: "must be a non-empty string, not a number"))
+        XCTAssertEqual(configError(model(#"{"deployments":[]}"#)),
+                       ConfigError(key: "llm.models.m.deployments", problem: "must list at least one deployment"))
+        XCTAssertEqual(configError(model(#"{"provider":"demo","id":"d"}"#)),
+                       ConfigError(key: "llm.models.m", problem: "deployment id 'd' is also used by model 'd'"))
+        XCTAssertEqual(configError(model(#"{"provider":"demo","price":{"input":1}}"#))?.key, "llm.models.m.price.input")
+        XCTAssertEqual(configError(#"{"llm":{"retry":{"budget":1}}}"#)?.key, "llm.retry.budget")
     }
 
     func testSectionsMustBeObjects() {
@@ -176,9 +231,12 @@ final class ConfigLoaderTests: XCTestCase {
 
     func testModelsNeedAKnownProviderAndOpenAIModelsTheirEndpoint() {
         let models = { (body: String) in #"{"llm":{"default_model":"m","models":{"m":\#(body)}}}"# }
-        XCTAssertEqual(configError(models("{}")), ConfigError(key: "llm.models.m.provider", problem: "missing (one of: demo, openai)"))
+        XCTAssertEqual(configError(models("{}")),
+                       ConfigError(key: "llm.models.m.provider", problem: "missing (one of: demo, openai, anthropic, ollama)"))
+        XCTAssertEqual(configError(models(#"{"provider":"gemini"}"#)),
+                       ConfigError(key: "llm.models.m.provider", problem: "unknown provider 'gemini' (one of: demo, openai, anthropic, ollama)"))
         XCTAssertEqual(configError(models(#"{"provider":"anthropic"}"#)),
-                       ConfigError(key: "llm.models.m.provider", problem: "unknown provider 'anthropic' (one of: demo, openai)"))
+                       ConfigError(key: "llm.models.m.base_url", problem: "missing (e.g. https://api.anthropic.com)"))
         XCTAssertEqual(configError(models(#"{"provider":1}"#)),
                        ConfigError(key: "llm.models.m.provider", problem: "must be a string, not a number"))
         XCTAssertEqual(configError(models(#"{"provider":"openai","model":"x"}"#)),
