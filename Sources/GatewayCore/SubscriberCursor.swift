@@ -14,9 +14,11 @@ public struct SubscriberCursor: Sendable, Equatable {
         self.pendingSnapshot = pendingSnapshot
     }
 
-    /// Encoded bytes appended after the cursor that it has not taken yet.
+    /// Encoded bytes appended after the cursor that it has not taken yet. A pending snapshot is not
+    /// counted: it is sent once, its size is bounded by the transcript's cap, and counting it would
+    /// close (4008) a client whose snapshot alone passes the outbound cap every time it rejoins.
     public func lagBytes(in log: EventLog) -> Int {
-        log.totalBytes - offset + (pendingSnapshot?.count ?? 0)
+        log.totalBytes - offset
     }
 
     /// Takes the next frame to send, advancing the cursor. Consecutive deltas of one turn that are
