@@ -7,6 +7,7 @@ import Synchronization
 final class ConnectionTable: Sendable {
     struct Connection {
         var user: String?
+        var tenant = ConnectionTable.defaultTenant
         /// Joined sessions in join order; delivery takes them round-robin so one busy session does
         /// not starve the others.
         var sessions: [String] = []
@@ -20,6 +21,9 @@ final class ConnectionTable: Sendable {
         case control([UInt8])
         case sessions([String], startingAt: Int)
     }
+
+    /// The tenant of clients that name none.
+    static let defaultTenant = "default"
 
     private let table = Mutex<[ConnectionID: Connection]>([:])
     private let controlCapBytes: Int
@@ -47,11 +51,16 @@ final class ConnectionTable: Sendable {
         table.withLock { $0[id]?.user }
     }
 
+    func tenant(of id: ConnectionID) -> String {
+        table.withLock { $0[id]?.tenant ?? Self.defaultTenant }
+    }
+
     /// Records the hello; false if the connection had already said hello (or is gone).
-    func setUser(_ user: String, for id: ConnectionID) -> Bool {
+    func setUser(_ user: String, tenant: String, for id: ConnectionID) -> Bool {
         table.withLock { table in
             guard table[id] != nil, table[id]!.user == nil else { return false }
             table[id]!.user = user
+            table[id]!.tenant = tenant
             return true
         }
     }

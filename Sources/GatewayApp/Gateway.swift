@@ -18,6 +18,7 @@ public final class Gateway: @unchecked Sendable {
     private let server: WebSocketServer
     private let store: MemorySessionStore
     private let sweeper: DispatchSourceTimer
+    private let usage: UsageRecorder
 
     public init(config: GatewayConfig, environment: [String: String]) throws {
         self.config = config
@@ -28,7 +29,9 @@ public final class Gateway: @unchecked Sendable {
             idleTTLMillis: config.sessions.idleTTLSeconds * 1000, outboundCapBytes: config.server.outboundQueueBytes))
         providers = try ProviderSet(models: config.llm.models, environment: environment)
         let link = ServerLink()
+        usage = try UsageRecorder(budgets: config.budgets, logPath: config.usage.logPath)
         turns = TurnCoordinator(store: store, providers: providers.byDeployment, llm: config.llm, workers: config.workers,
+                                usage: usage,
                                 deliver: { link.deliver($0) })
         let service = GatewayService(config: config, nodeID: nodeID, store: store, turns: turns, link: link, health: health)
         server = WebSocketServer(options: Self.serverOptions(config), handler: service)
@@ -59,6 +62,7 @@ public final class Gateway: @unchecked Sendable {
         turns.cancelAll(reason: TurnError(code: "shutdown", message: "the gateway node is shutting down"))
         server.stop()
         providers.shutdown()
+        usage.flush()
     }
 
     static func serverOptions(_ config: GatewayConfig) -> WebSocketServerOptions {

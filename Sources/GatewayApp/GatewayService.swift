@@ -54,11 +54,11 @@ final class GatewayService: WebSocketServerHandler {
             return
         }
         guard let user = connections.user(of: connection) else {
-            guard case .hello = frame else {
+            guard case .hello(_, _, let tenant) = frame else {
                 link.close(connection, code: CloseCode.helloRequired, reason: "the first frame must be hello")
                 return
             }
-            hello(connection)
+            hello(connection, tenant: tenant ?? ConnectionTable.defaultTenant)
             return
         }
         switch frame {
@@ -68,7 +68,8 @@ final class GatewayService: WebSocketServerHandler {
             join(session: session, afterSeq: afterSeq, connection: connection)
         case .message(let session, let id, let text):
             guard connections.hasJoined(session, connection) else { return send(.error(.notJoined(session: session), ref: id), to: connection) }
-            message(session: session, id: id, text: text, author: user, connection: connection)
+            message(session: session, id: id, text: text, author: user, tenant: connections.tenant(of: connection),
+                    connection: connection)
         case .stop(let session):
             guard connections.hasJoined(session, connection) else { return send(.error(.notJoined(session: session), ref: nil), to: connection) }
             turns.stop(session: session)
@@ -101,11 +102,11 @@ final class GatewayService: WebSocketServerHandler {
                         runningTurns: turns.runningCount)
     }
 
-    private func hello(_ connection: ConnectionID) {
+    private func hello(_ connection: ConnectionID, tenant: String) {
         let user = Identifiers.guest()
-        guard connections.setUser(user, for: connection) else { return }
+        guard connections.setUser(user, tenant: tenant, for: connection) else { return }
         send(.welcome(connectionID: "\(nodeID)-\(connection.rawValue)", node: nodeID, user: user, role: "user",
-                      heartbeatSeconds: config.server.heartbeatSeconds), to: connection)
+                      tenant: tenant, heartbeatSeconds: config.server.heartbeatSeconds), to: connection)
     }
 
     private func join(session: String, afterSeq: Int?, connection: ConnectionID) {
@@ -117,14 +118,17 @@ final class GatewayService: WebSocketServerHandler {
         send(.joined(session: session, seq: seq, recovered: recovered), to: connection)
     }
 
-    private func message(session: String, id: String, text: String, author: String, connection: ConnectionID) {
-        switch turns.submit(session: session, messageID: id, text: text, author: author) {
+    private func message(session: String, id: String, text: String, author: String, tenant: String,
+                         connection: ConnectionID) {
+        switch turns.submit(session: session, messageID: id, text: text, author: author, tenant: tenant) {
         case .accepted(let ackSeq), .duplicate(let ackSeq):
             send(.ack(id: id, seq: ackSeq), to: connection)
         case .busy:
             send(.error(.busy(session: session), ref: id), to: connection)
         case .overloaded:
             send(.error(.overloaded, ref: id), to: connection)
+        case .budgetExceeded(let wait):
+            send(.error(.budgetExceeded(tenant: tenant, retryAfterMillis: wait), ref: id), to: connection)
         }
     }
 

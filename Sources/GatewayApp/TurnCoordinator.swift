@@ -23,6 +23,8 @@ final class TurnCoordinator: Sendable {
         case duplicate(ackSeq: Int)
         case busy
         case overloaded
+        /// The tenant's daily budget is spent; nothing was appended.
+        case budgetExceeded(retryAfterMillis: Int)
     }
 
     private let store: any SessionStore
@@ -30,12 +32,14 @@ final class TurnCoordinator: Sendable {
     private let llm: GatewayConfig.LLM
     private let deliver: @Sendable (Fanout) -> Void
     private let clock: @Sendable () -> Int
+    private let usage: UsageRecorder
     private let state: Mutex<State>
 
     init(store: any SessionStore, providers: [DeploymentRef: any ChatProvider], llm: GatewayConfig.LLM,
-         workers: GatewayConfig.Workers, clock: @escaping @Sendable () -> Int = WallClock.millis,
+         workers: GatewayConfig.Workers, usage: UsageRecorder, clock: @escaping @Sendable () -> Int = WallClock.millis,
          deliver: @escaping @Sendable (Fanout) -> Void) {
         self.store = store
+        self.usage = usage
         self.providers = providers
         self.llm = llm
         self.deliver = deliver
@@ -52,7 +56,8 @@ final class TurnCoordinator: Sendable {
 
     var runningCount: Int { state.withLock { $0.pool.running } }
 
-    func submit(session: String, messageID: String, text: String, author: String) -> SubmitOutcome {
+    func submit(session: String, messageID: String, text: String, author: String, tenant: String) -> SubmitOutcome {
+        if let wait = usage.budgetRefusal(for: tenant, now: clock()) { return .budgetExceeded(retryAfterMillis: wait) }
         let model = llm.defaultModel
         let turn = Identifiers.turn()
         var startNow: TurnJob?
@@ -65,7 +70,7 @@ final class TurnCoordinator: Sendable {
             messages.append(ChatMessage(role: .user, content: text))
             let job = TurnJob(session: session, turn: turn, model: model,
                               request: ChatRequest(session: session, turn: turn, messages: messages),
-                              user: author, queuedAt: clock())
+                              user: author, tenant: tenant, queuedAt: clock())
             return state.withLock { state in
                 guard state.accepting else { return false }
                 switch state.pool.submit(job) {
@@ -144,6 +149,7 @@ final class TurnCoordinator: Sendable {
                     _ = state.book.acquire(deployment, now: now)
                     guarded.attempt = TurnRun.Attempt(id: attempt, deployment: deployment, startedAt: now, stream: nil)
                     guarded.usage = nil
+                    guarded.lastDeployment = deployment
                     run.currentAttempt.store(attempt, ordering: .releasing)
                     return .start(deployment, attempt)
                 case .wait(let millis):
@@ -273,7 +279,7 @@ final class TurnCoordinator: Sendable {
     }
 
     private func timeouts(of deployment: DeploymentRef) -> DeploymentTimeouts {
-        llm.models[deployment.model]?.deployments.first { $0.id == deployment.deployment }?.timeouts ?? DeploymentTimeouts()
+        deploymentConfig(deployment)?.timeouts ?? DeploymentTimeouts()
     }
 
     // MARK: - Ending
@@ -304,7 +310,8 @@ final class TurnCoordinator: Sendable {
     /// provider's own ending count only for the attempt that is current.
     private func end(_ run: TurnRun, finish: TurnFinish, upstreamFinish: String?, error: TurnError?, onlyIfAttempt: Int? = nil) {
         var next: TurnJob?
-        typealias Closing = (stream: (any ProviderStream)?, usage: TokenUsage?)
+        typealias Closing = (stream: (any ProviderStream)?, usage: TokenUsage?, deployment: DeploymentRef?, attempts: Int,
+                             workerStartedAt: Int)
         let ended: Closing? = state.withLock { state in
             guard state.runs[run.job.turn] === run else { return nil }
             let closing: Closing? = run.guarded.withLock { guarded in
@@ -313,7 +320,8 @@ final class TurnCoordinator: Sendable {
                 guarded.timerPurpose = .none
                 if let deployment = guarded.attempt?.deployment { state.book.release(deployment) }
                 defer { guarded.attempt = nil }
-                return (guarded.attempt?.stream, guarded.usage)
+                return (guarded.attempt?.stream, guarded.usage, guarded.lastDeployment, guarded.plan.attempts,
+                        guarded.workerStartedAt)
             }
             guard let closing else { return nil }
             state.runs.removeValue(forKey: run.job.turn)
@@ -327,13 +335,49 @@ final class TurnCoordinator: Sendable {
         let usage = ended.usage ?? estimatedUsage(input: run.job.request.messages, session: run.job.session, turn: run.job.turn)
         deliver(store.endTurn(session: run.job.session, turn: run.job.turn, finish: finish, usage: usage,
                               upstreamFinish: upstreamFinish, error: error).fanout)
+        var record = usageRecord(run.job, usage: usage, finish: finish, error: error)
+        record.attempts = ended.attempts
+        record.queueWaitMillis = max(0, ended.workerStartedAt - run.job.queuedAt)
+        if let deployment = ended.deployment, let config = deploymentConfig(deployment) {
+            record.servedModel = deployment.model
+            record.deployment = deployment.deployment
+            record.provider = config.provider.rawValue
+            record.costUSD = UsageRecord.cost(of: usage, inputPerMillion: config.inputPricePerMillion,
+                                              outputPerMillion: config.outputPricePerMillion)
+        }
+        let firstToken = run.firstTokenAt.load(ordering: .relaxed)
+        if firstToken > 0 {
+            record.timeToFirstTokenMillis = firstToken - run.job.queuedAt
+            let streamingMillis = run.lastTokenAt.load(ordering: .relaxed) - firstToken
+            if streamingMillis >= 100, usage.outputTokens > 1 {
+                record.tokensPerSecond = Double(usage.outputTokens - 1) * 1000 / Double(streamingMillis)
+            }
+        }
+        self.usage.record(record)
         if let next { begin(next) }
     }
 
     private func endQueued(_ job: TurnJob, finish: TurnFinish, error: TurnError?) {
-        let usage = estimatedUsage(input: job.request.messages, session: job.session, turn: job.turn)
+        let usage = TokenUsage(inputTokens: 0, outputTokens: 0, estimated: true)
         deliver(store.endTurn(session: job.session, turn: job.turn, finish: finish, usage: usage,
                               upstreamFinish: nil, error: error).fanout)
+        var record = usageRecord(job, usage: usage, finish: finish, error: error)
+        record.queueWaitMillis = record.totalMillis
+        self.usage.record(record)
+    }
+
+    /// The record's common part; `totalMillis` runs to now.
+    private func usageRecord(_ job: TurnJob, usage: TokenUsage, finish: TurnFinish, error: TurnError?) -> UsageRecord {
+        let now = clock()
+        var record = UsageRecord(session: job.session, turn: job.turn, user: job.user, tenant: job.tenant, model: job.model,
+                                 usage: usage, finish: finish, endedAt: now)
+        record.errorCode = error?.code
+        record.totalMillis = max(0, now - job.queuedAt)
+        return record
+    }
+
+    private func deploymentConfig(_ deployment: DeploymentRef) -> DeploymentConfig? {
+        llm.models[deployment.model]?.deployments.first { $0.id == deployment.deployment }
     }
 
     private func estimatedUsage(input: [ChatMessage], session: String, turn: String) -> TokenUsage {

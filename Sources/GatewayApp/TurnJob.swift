@@ -8,5 +8,6 @@ struct TurnJob: Sendable {
     let model: String
     let request: ChatRequest
     let user: String
+    let tenant: String
     let queuedAt: Int
 }

@@ -20,6 +20,8 @@ final class TurnRun: Sendable {
         var plan: TurnAttempts
         var attempt: Attempt?
         var usage: TokenUsage?
+        /// The deployment of the latest attempt, kept after it ends for the usage record.
+        var lastDeployment: DeploymentRef?
         var timerPurpose = TimerPurpose.none
         var cancelled = false
         var workerStartedAt: Int

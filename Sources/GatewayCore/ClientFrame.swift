@@ -1,6 +1,7 @@
 /// A frame from a client, decoded and validated (docs/protocol.md, "Client → server").
 public enum ClientFrame: Sendable, Equatable {
-    case hello(token: String?, client: String?)
+    /// `tenant` groups users for budgets and limits; without auth it is taken as the client says.
+    case hello(token: String?, client: String?, tenant: String?)
     case join(session: String, afterSeq: Int?)
     case message(session: String, id: String, text: String)
     case stop(session: String)
@@ -9,6 +10,7 @@ public enum ClientFrame: Sendable, Equatable {
     /// Limits on identifiers so that one client cannot make keys of unbounded size.
     public static let maxSessionIDBytes = 128
     public static let maxMessageIDBytes = 128
+    public static let maxTenantBytes = 64
 
     public static func decode(_ bytes: [UInt8]) throws(ProtocolError) -> ClientFrame {
         let value: JSONValue
@@ -18,7 +20,11 @@ public enum ClientFrame: Sendable, Equatable {
         let type = try fields.requiredString("type")
         switch type {
         case "hello":
-            return .hello(token: try fields.optionalString("token"), client: try fields.optionalString("client"))
+            let tenant = try fields.optionalString("tenant")
+            if let tenant, tenant.isEmpty || tenant.utf8.count > maxTenantBytes || tenant.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 } == true }) {
+                throw .badRequest("field 'tenant' must be 1 to \(maxTenantBytes) bytes without spaces or control characters")
+            }
+            return .hello(token: try fields.optionalString("token"), client: try fields.optionalString("client"), tenant: tenant)
         case "join":
             let session = try fields.sessionID()
             let afterSeq = try fields.optionalInt("after_seq")

@@ -15,7 +15,19 @@ public enum ConfigLoader {
 
     static func apply(_ document: JSONValue, to config: inout GatewayConfig) throws(ConfigError) {
         let root = try ConfigSection(document, path: "")
-        try root.rejectUnknownKeys(allowed: ["node", "server", "sessions", "workers", "llm"])
+        try root.rejectUnknownKeys(allowed: ["node", "server", "sessions", "workers", "llm", "usage", "budgets"])
+
+        let usage = try ConfigSection(root.raw("usage"), path: "usage")
+        try usage.rejectUnknownKeys(allowed: ["log_path"])
+        config.usage.logPath = try usage.optionalString("log_path")
+
+        let budgets = try ConfigSection(root.raw("budgets"), path: "budgets")
+        try budgets.rejectUnknownKeys(allowed: ["default_cost_per_day", "tenants"])
+        config.budgets.defaultCostPerDay = try budgets.optionalDouble("default_cost_per_day", range: 0...1e9)
+        let tenants = try ConfigSection(budgets.raw("tenants"), path: "budgets.tenants")
+        for tenant in tenants.keys {
+            config.budgets.costPerDay[tenant] = try tenants.optionalDouble(tenant, range: 0...1e9)
+        }
 
         let node = try ConfigSection(root.raw("node"), path: "node")
         try node.rejectUnknownKeys(allowed: ["id"])

@@ -34,11 +34,18 @@ public struct GatewayConfig: Sendable, Equatable {
             DeploymentConfig(id: "demo", backend: .demo(DemoModelConfig()))])]
     }
 
+    public struct Usage: Sendable, Equatable {
+        /// A JSON line per turn is appended here (the usage log); nil for none.
+        public var logPath: String? = nil
+    }
+
     public var nodeID: String? = nil
     public var server = Server()
     public var sessions = Sessions()
     public var workers = Workers()
     public var llm = LLM()
+    public var usage = Usage()
+    public var budgets = UsageLedger.Budgets()
 
     public init() {}
 }

@@ -57,6 +57,17 @@ public struct JSONWriter {
         needsComma = true
     }
 
+    /// A number; NaN and infinities (which JSON cannot carry) are written as null.
+    public mutating func field(_ key: String, _ value: Double) {
+        writeKey(key)
+        bytes.append(contentsOf: value.isFinite ? Array(String(value).utf8) : Array("null".utf8))
+        needsComma = true
+    }
+
+    public mutating func fieldIfPresent(_ key: String, _ value: Double?) {
+        if let value { field(key, value) }
+    }
+
     public mutating func fieldIfPresent(_ key: String, _ value: String?) {
         if let value { field(key, value) }
     }

@@ -7,6 +7,8 @@ public enum ProtocolError: Error, Sendable, Equatable {
     case overloaded
     case tooLarge(String)
     case internalError(String)
+    /// The tenant's LLM spend for the day (UTC) reached its budget; `retryAfterMillis` is until midnight.
+    case budgetExceeded(tenant: String, retryAfterMillis: Int)
 
     public var code: String {
         switch self {
@@ -16,6 +18,7 @@ public enum ProtocolError: Error, Sendable, Equatable {
         case .overloaded: return "overloaded"
         case .tooLarge: return "too_large"
         case .internalError: return "internal"
+        case .budgetExceeded: return "budget_exceeded"
         }
     }
 
@@ -27,6 +30,13 @@ public enum ProtocolError: Error, Sendable, Equatable {
         case .overloaded: return "all chat workers are busy and the queue is full; retry shortly"
         case .tooLarge(let detail): return detail
         case .internalError(let detail): return detail
+        case .budgetExceeded(let tenant, _): return "tenant '\(tenant)' has spent its LLM budget for today (UTC)"
         }
+    }
+
+    /// When the client may try again (sent as `retry_after_ms`), for refusals that pass with time.
+    public var retryAfterMillis: Int? {
+        if case .budgetExceeded(_, let millis) = self { return millis }
+        return nil
     }
 }

@@ -1,6 +1,6 @@
 /// Frames the server sends that are not session events (docs/protocol.md, "Server → client").
 public enum ServerFrame: Sendable, Equatable {
-    case welcome(connectionID: String, node: String, user: String, role: String, heartbeatSeconds: Int)
+    case welcome(connectionID: String, node: String, user: String, role: String, tenant: String, heartbeatSeconds: Int)
     case joined(session: String, seq: Int, recovered: Bool)
     case ack(id: String, seq: Int)
     case error(ProtocolError, ref: String?)
@@ -10,12 +10,13 @@ public enum ServerFrame: Sendable, Equatable {
         var json = JSONWriter()
         json.beginObject()
         switch self {
-        case .welcome(let connectionID, let node, let user, let role, let heartbeatSeconds):
+        case .welcome(let connectionID, let node, let user, let role, let tenant, let heartbeatSeconds):
             json.field("type", "welcome")
             json.field("connection_id", connectionID)
             json.field("node", node)
             json.field("user", user)
             json.field("role", role)
+            json.field("tenant", tenant)
             json.field("heartbeat_s", heartbeatSeconds)
             json.field("protocol", "chat.v1")
         case .joined(let session, let seq, let recovered):
@@ -32,6 +33,7 @@ public enum ServerFrame: Sendable, Equatable {
             json.field("code", error.code)
             json.field("message", error.message)
             json.fieldIfPresent("ref", ref)
+            json.fieldIfPresent("retry_after_ms", error.retryAfterMillis)
         case .snapshot(let snapshot):
             snapshot.write(to: &json)
         }

@@ -37,10 +37,15 @@ final class ClientFrameTests: XCTestCase {
     // MARK: each frame type
 
     func testHello() {
-        XCTAssertEqual(decode(#"{"type":"hello"}"#), .hello(token: nil, client: nil))
-        XCTAssertEqual(decode(#"{"type":"hello","token":"t0k","client":"web/1.0"}"#), .hello(token: "t0k", client: "web/1.0"))
-        XCTAssertEqual(decode(#"{"type":"hello","token":null,"client":null}"#), .hello(token: nil, client: nil))
-        XCTAssertEqual(decode(#"{"type":"hello","token":""}"#), .hello(token: "", client: nil))
+        XCTAssertEqual(decode(#"{"type":"hello"}"#), .hello(token: nil, client: nil, tenant: nil))
+        XCTAssertEqual(decode(#"{"type":"hello","token":"t0k","client":"web/1.0"}"#), .hello(token: "t0k", client: "web/1.0", tenant: nil))
+        XCTAssertEqual(decode(#"{"type":"hello","token":null,"client":null}"#), .hello(token: nil, client: nil, tenant: nil))
+        XCTAssertEqual(decode(#"{"type":"hello","token":""}"#), .hello(token: "", client: nil, tenant: nil))
+        XCTAssertEqual(decode(#"{"type":"hello","tenant":"acme"}"#), .hello(token: nil, client: nil, tenant: "acme"))
+        for bad in [#""""#, #""a b""#, "\"\(String(repeating: "t", count: 65))\"", #""x\u0001""#] {
+            assertBadRequest(#"{"type":"hello","tenant":"# + bad + "}", mentions: ["'tenant'"])
+        }
+        assertBadRequest(#"{"type":"hello","tenant":3}"#, mentions: ["'tenant'"])
     }
 
     func testJoin() {

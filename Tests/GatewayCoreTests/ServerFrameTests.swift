@@ -19,10 +19,11 @@ final class ServerFrameTests: XCTestCase {
     }
 
     func testWelcome() {
-        let frame = ServerFrame.welcome(connectionID: "c17", node: "node-ab12c", user: "guest-x1", role: "user", heartbeatSeconds: 25)
+        let frame = ServerFrame.welcome(connectionID: "c17", node: "node-ab12c", user: "guest-x1", role: "user", tenant: "default",
+                                        heartbeatSeconds: 25)
         XCTAssertEqual(object(frame), [
             "type": .string("welcome"), "connection_id": .string("c17"), "node": .string("node-ab12c"),
-            "user": .string("guest-x1"), "role": .string("user"), "heartbeat_s": .int(25), "protocol": .string("chat.v1"),
+            "user": .string("guest-x1"), "role": .string("user"), "tenant": .string("default"), "heartbeat_s": .int(25), "protocol": .string("chat.v1"),
         ])
         assertTypeFirst(frame, "welcome")
     }
