@@ -198,7 +198,12 @@ final class TurnCoordinator: Sendable {
             let now = clock()
             if !run.relayedText.load(ordering: .relaxed) {
                 run.firstTokenAt.store(now, ordering: .relaxed)
+                run.lastTokenAt.store(now, ordering: .relaxed)
                 run.relayedText.store(true, ordering: .releasing)
+                // From now on the watchdog keeps the idle timeout; later tokens only move lastTokenAt.
+                if let deployment = run.guarded.withLock({ $0.attempt?.deployment }) {
+                    run.timer.arm(inMillis: timeouts(of: deployment).idleMillis)
+                }
             }
             run.lastTokenAt.store(now, ordering: .relaxed)
             deliver(store.appendDelta(session: run.job.session, turn: run.job.turn, text: text))

@@ -34,6 +34,8 @@ public struct TurnAttempts: Sendable {
     /// Deployments whose retry is due at the given time (ms since epoch).
     private var pendingRetries: [DeploymentRef: Int] = [:]
     public private(set) var lastError: TurnError?
+    /// A retry or wait was given up because it would have ended past the budget.
+    private var cutByBudget = false
     public private(set) var attempts = 0
 
     /// `groups`: the chosen model's deployments, then each fallback model's, in order.
@@ -70,9 +72,10 @@ public struct TurnAttempts: Sendable {
         for (deployment, due) in pendingRetries where due >= deadline {
             pendingRetries[deployment] = nil  // not worth waiting for: it would come after the budget
             ruledOut.insert(deployment)
+            cutByBudget = true
         }
         while currentGroup < groups.count, groups[currentGroup].allSatisfy(isSpent) { currentGroup += 1 }
-        guard currentGroup < groups.count else { return .giveUp(lastError ?? Self.noDeployment) }
+        guard currentGroup < groups.count else { return .giveUp(cutByBudget ? budgetSpent() : lastError ?? Self.noDeployment) }
 
         let group = groups[currentGroup]
         for deployment in group {
@@ -102,7 +105,8 @@ public struct TurnAttempts: Sendable {
                 earliestWake = min(earliestWake ?? wake, wake)
             }
         }
-        guard let wake = earliestWake, wake < deadline else { return .giveUp(lastError ?? Self.noDeployment) }
+        guard let wake = earliestWake else { return .giveUp(cutByBudget ? budgetSpent() : lastError ?? Self.noDeployment) }
+        guard wake < deadline else { return .giveUp(budgetSpent()) }
         return .wait(millis: max(1, wake - now))
     }
 

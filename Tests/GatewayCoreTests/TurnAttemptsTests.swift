@@ -113,7 +113,7 @@ final class TurnAttemptsTests: XCTestCase {
         plan.failed(a1, error: TurnError(code: "upstream_http", message: "429", retry: .allowed(afterMillis: 4_000)),
                     now: start + 18_000, jitter: 0)
         XCTAssertEqual(plan.next(now: start + 18_000, availability: all),
-                       .giveUp(TurnError(code: "upstream_http", message: "429", retry: .allowed(afterMillis: 4_000))))
+                       .giveUp(TurnError(code: "upstream_http", message: "429 (retry budget spent after 1 attempt(s))")))
     }
 
     func testEmptyGroupsGiveUpAtOnce() {

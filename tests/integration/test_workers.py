@@ -1,0 +1,183 @@
+"""Chat workers against misbehaving upstreams: retries and fallbacks before the first token, never after
+it, node-wide cool-down after a 429, the first-token and idle timeouts, usage records for every outcome,
+and per-tenant budgets."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from harness import WSClient, is_event, turn_text, unique
+
+FAST_RETRY = {"budget_ms": 5000, "attempts_per_deployment": 2, "backoff_base_ms": 20, "backoff_max_ms": 50,
+              "max_retry_after_ms": 1000, "cooldown_ms": 3000}
+
+
+def up_model(upstream, script: str, **extra) -> dict:
+    model = {"provider": "openai", "base_url": upstream.base_url, "model": script}
+    model.update(extra)
+    return model
+
+
+def config(models: dict, default: str = "up", tmp: Path | None = None, **llm) -> dict:
+    cfg = {"llm": {"default_model": default, "retry": FAST_RETRY, "models": {
+        "demo": {"provider": "demo", "tokens_per_second": 400, "tokens": 8}, **models}, **llm}}
+    if tmp is not None:
+        cfg["usage"] = {"log_path": str(tmp / "usage.jsonl")}
+    return cfg
+
+
+def usage_lines(tmp: Path, count: int, timeout: float = 5.0) -> list[dict]:
+    path = tmp / "usage.jsonl"
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [json.loads(l) for l in path.read_text().splitlines()] if path.exists() else []
+        if len(lines) >= count or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.02)
+
+
+async def one_turn(gw, text: str, timeout: float = 10.0):
+    c = await WSClient.open(gw.ws_url)
+    s = unique()
+    await c.join(s)
+    await c.message(s, "m1", text)
+    frames = await c.recv_turn(timeout)
+    await c.close()
+    events = [f for f in frames if is_event(f)]
+    return events, events[-1]
+
+
+def requests_tagged(upstream, tag: str) -> list[dict]:
+    return [e for e in upstream.log() if f"tag={tag}" in (e.get("model") or "")]
+
+
+async def test_retryable_errors_are_retried_then_the_fallback_answers(gateway_factory, scripted_upstream, tmp_path):
+    tag = unique("t")
+    gw = gateway_factory(config({"up": {**up_model(scripted_upstream, f"http-500:tag={tag}"), "fallbacks": ["demo"]}},
+                                tmp=tmp_path))
+    t0 = time.monotonic()
+    events, end = await one_turn(gw, "hello")
+    assert end["finish"] == "stop", end
+    assert turn_text(events).startswith("This is the chat-gateway demo model"), "the fallback model answered"
+    assert len(requests_tagged(scripted_upstream, tag)) == 2, "one try and one retry on the failing deployment"
+    assert time.monotonic() - t0 < 3
+    [record] = usage_lines(tmp_path, 1)
+    assert record["model"] == "up" and record["served_model"] == "demo" and record["deployment"] == "demo", record
+    assert record["attempts"] == 3 and record["finish"] == "stop", record
+
+
+async def test_after_the_first_token_nothing_switches(gateway_factory, scripted_upstream, tmp_path):
+    tag = unique("t")
+    gw = gateway_factory(config({"up": {**up_model(scripted_upstream, f"inband-error:after=3:tag={tag}"),
+                                        "fallbacks": ["demo"]}}, tmp=tmp_path))
+    events, end = await one_turn(gw, "hello")
+    assert end["finish"] == "error" and end["error"]["code"] == "upstream_error", end
+    assert turn_text(events) == "tok0 tok1 tok2 ", "the partial reply stays; no demo text follows"
+    assert len(requests_tagged(scripted_upstream, tag)) == 1
+    [record] = usage_lines(tmp_path, 1)
+    assert record["attempts"] == 1 and record["error"] == "upstream_error", record
+
+
+async def test_a_429_cools_the_deployment_down_for_the_next_turns(gateway_factory, scripted_upstream, tmp_path):
+    tag = unique("t")
+    # Retry-After: 7 s is over max_retry_after_ms (1 s): not waited for; the deployment cools for 7 s.
+    gw = gateway_factory(config({"up": {**up_model(scripted_upstream, f"http-429:tag={tag}"), "fallbacks": ["demo"]}},
+                                tmp=tmp_path))
+    for _ in range(3):
+        events, end = await one_turn(gw, "hello")
+        assert end["finish"] == "stop" and turn_text(events), end
+    assert len(requests_tagged(scripted_upstream, tag)) == 1, "later turns skip the cooling deployment"
+    records = usage_lines(tmp_path, 3)
+    assert [r["attempts"] for r in records] == [2, 1, 1], records
+    assert all(r["served_model"] == "demo" for r in records), records
+
+
+async def test_first_token_timeout_ignores_keep_alives(gateway_factory, scripted_upstream):
+    tag = unique("t")
+    retry = {**FAST_RETRY, "attempts_per_deployment": 1}
+    gw = gateway_factory(config({"up": up_model(scripted_upstream, f"stall:after=0:tag={tag}",
+                                                first_token_timeout_ms=400)}, retry=retry))
+    t0 = time.monotonic()
+    events, end = await one_turn(gw, "hello")
+    took = time.monotonic() - t0
+    assert end["finish"] == "error" and end["error"]["code"] == "upstream_first_token_timeout", end
+    assert 0.35 < took < 2.0, took
+    [req] = requests_tagged(scripted_upstream, tag)
+    assert scripted_upstream.wait_closed(req["id"], timeout_ms=2000)["outcome"] == "client_closed"
+
+
+async def test_idle_timeout_between_tokens(gateway_factory, scripted_upstream):
+    tag = unique("t")
+    gw = gateway_factory(config({"up": {**up_model(scripted_upstream, f"stall:after=2:tag={tag}", idle_timeout_ms=400),
+                                        "fallbacks": ["demo"]}}))
+    t0 = time.monotonic()
+    events, end = await one_turn(gw, "hello")
+    assert end["finish"] == "error" and end["error"]["code"] == "upstream_idle_timeout", end
+    assert turn_text(events) == "tok0 tok1 ", "text before the stall is kept, and no fallback after it"
+    assert time.monotonic() - t0 < 2.0
+    [req] = requests_tagged(scripted_upstream, tag)
+    assert scripted_upstream.wait_closed(req["id"], timeout_ms=2000)["outcome"] == "client_closed"
+
+
+async def test_retry_budget_bounds_the_turn(gateway_factory, scripted_upstream):
+    tag = unique("t")
+    retry = {**FAST_RETRY, "budget_ms": 300, "attempts_per_deployment": 10, "backoff_base_ms": 100, "backoff_max_ms": 100}
+    gw = gateway_factory(config({"up": up_model(scripted_upstream, f"http-500:tag={tag}")}, retry=retry))
+    t0 = time.monotonic()
+    _, end = await one_turn(gw, "hello")
+    assert end["finish"] == "error" and end["error"]["code"] == "upstream_http", end
+    assert "retry budget spent" in end["error"]["message"], end
+    assert time.monotonic() - t0 < 1.5
+    assert 2 <= len(requests_tagged(scripted_upstream, tag)) <= 5
+
+
+async def test_every_outcome_gets_a_usage_record(gateway_factory, scripted_upstream, tmp_path):
+    gw = gateway_factory(config({"up": up_model(scripted_upstream, "slow:tokens=200:delay_ms=20",
+                                                price={"input_per_million": 3, "output_per_million": 15})},
+                                tmp=tmp_path))
+    c = await WSClient.open(gw.ws_url)
+    s = unique()
+    await c.join(s)
+    await c.message(s, "m1", "stop me")
+    await c.recv_until(lambda f: f["type"] == "turn.delta")
+    await c.send({"type": "stop", "session": s})
+    end = (await c.recv_turn())[-1]
+    assert end["finish"] == "cancelled"
+    await c.close()
+    [record] = usage_lines(tmp_path, 1)
+    assert record["finish"] == "cancelled" and record["tenant"] == "default", record
+    assert record["output_tokens"] > 0 and record["estimated"] is True, "a stopped turn's usage is estimated"
+    expected = record["input_tokens"] * 3 / 1e6 + record["output_tokens"] * 15 / 1e6
+    assert abs(record["cost_usd"] - expected) < 1e-9, record
+    assert record["ttft_ms"] >= 0 and record["total_ms"] >= record["ttft_ms"] and record["queue_wait_ms"] >= 0, record
+    for key in ("session", "turn", "user", "model", "served_model", "deployment", "provider", "attempts"):
+        assert key in record, key
+
+
+async def test_budget_refuses_new_turns_once_spent(gateway_factory, tmp_path):
+    cfg = {"budgets": {"default_cost_per_day": 1.0, "tenants": {"tiny": 0.000001}},
+           "llm": {"models": {"demo": {"provider": "demo", "tokens_per_second": 400, "tokens": 20,
+                                       "price": {"input_per_million": 10, "output_per_million": 100}}}}}
+    gw = gateway_factory(cfg)
+    tiny = await WSClient.connect(gw.ws_url)
+    welcome = await tiny.hello(tenant="tiny")
+    assert welcome["tenant"] == "tiny"
+    s = unique()
+    await tiny.join(s)
+    await tiny.message(s, "m1", "first")
+    assert (await tiny.recv_turn())[-1]["finish"] == "stop"
+    await tiny.message(s, "m2", "second")
+    refusal = await tiny.expect("error")
+    assert refusal["code"] == "budget_exceeded" and refusal["ref"] == "m2", refusal
+    assert 0 < refusal["retry_after_ms"] <= 86_400_000, refusal
+    await tiny.expect_nothing(0.3)  # nothing appended, no ack
+    # Another tenant is not affected.
+    other = await WSClient.open(gw.ws_url)
+    s2 = unique()
+    await other.join(s2)
+    await other.message(s2, "m1", "hi")
+    assert (await other.recv_turn())[-1]["finish"] == "stop"
+    await tiny.close()
+    await other.close()
