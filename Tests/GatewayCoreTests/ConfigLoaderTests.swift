@@ -48,6 +48,18 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(try loadConfig(try shippedConfig("gateway.json")), GatewayConfig())
     }
 
+    /// The `$example-…` models and the `$acme` budget in config/gateway.json are commented out; with
+    /// their `$` dropped they must load, so the documented examples stay valid.
+    func testTheShippedExamplesLoadWhenUncommented() throws {
+        let text = try shippedConfig("gateway.json")
+            .replacingOccurrences(of: "\"$example-", with: "\"example-")
+            .replacingOccurrences(of: "\"$acme\"", with: "\"acme\"")
+        let config = try loadConfig(text)
+        XCTAssertEqual(config.llm.models["example-openai"]?.fallbacks, ["demo"])
+        XCTAssertEqual(config.llm.models["example-several-deployments"]?.deployments.map(\.provider), [.anthropic, .ollama])
+        XCTAssertEqual(config.budgets.costPerDay["acme"], 25)
+    }
+
     func testTheShippedLocalLLMConfig() throws {
         let config = try loadConfig(try shippedConfig("local-llm.json"))
         var smollm = HTTPUpstreamConfig(baseURL: "http://127.0.0.1:8081/v1", model: "smollm2")
