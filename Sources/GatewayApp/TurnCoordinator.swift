@@ -62,7 +62,7 @@ final class TurnCoordinator: Sendable {
         let turn = Identifiers.turn()
         var startNow: TurnJob?
         let (outcome, fanout) = store.acceptMessage(
-            session: session, id: messageID, author: author, text: text, turn: turn, model: model,
+            session: session, id: messageID, author: author, text: text, turn: turn,
             historyLimit: llm.historyMessages
         ) { history in
             var messages = [ChatMessage(role: .system, content: llm.systemPrompt)]
@@ -71,7 +71,7 @@ final class TurnCoordinator: Sendable {
             let job = TurnJob(session: session, turn: turn, model: model,
                               request: ChatRequest(session: session, turn: turn, messages: messages),
                               user: author, tenant: tenant, queuedAt: clock())
-            return state.withLock { state in
+            let admitted: Bool = state.withLock { state in
                 guard state.accepting else { return false }
                 switch state.pool.submit(job) {
                 case .startNow(let job):
@@ -81,6 +81,7 @@ final class TurnCoordinator: Sendable {
                 case .rejected: return false
                 }
             }
+            return admitted ? TurnAdmission(model: model) : nil
         }
         deliver(fanout)
         switch outcome {

@@ -59,14 +59,14 @@ public final class MemorySessionStore: SessionStore {
         box(session, create: false)?.state.withLock { $0.nextFrame(for: connection) } ?? nil
     }
 
-    public func acceptMessage(session: String, id: String, author: String, text: String, turn: String, model: String,
-                              historyLimit: Int, admit: ([ChatMessage]) -> Bool) -> (SessionState.MessageOutcome, Fanout) {
+    public func acceptMessage(session: String, id: String, author: String, text: String, turn: String,
+                              historyLimit: Int, admit: ([ChatMessage]) -> TurnAdmission?) -> (SessionState.MessageOutcome, Fanout) {
         let now = clock()
         while true {
             let box = box(session, create: true)!
             let result = box.state.withLock { state -> (SessionState.MessageOutcome, Fanout)? in
                 guard !box.retired.load(ordering: .relaxed) else { return nil }
-                let outcome = state.acceptMessage(id: id, author: author, text: text, turn: turn, model: model,
+                let outcome = state.acceptMessage(id: id, author: author, text: text, turn: turn,
                                                   historyLimit: historyLimit, now: now, admit: admit)
                 guard case .accepted = outcome else { return (outcome, .none) }
                 return (outcome, fanout(state))

@@ -6,7 +6,9 @@ public enum TurnFinish: String, Sendable, Equatable {
 /// What a session event says; the seq and timestamp are given by the log.
 public enum SessionEventBody: Sendable, Equatable {
     case message(id: String, author: String, text: String)
-    case turnStart(turn: String, model: String)
+    /// `route` says why the model was chosen (routing rules); `cached` marks a reply served from the
+    /// response cache.
+    case turnStart(turn: String, model: String, route: String? = nil, cached: Bool = false)
     case turnDelta(turn: String, text: String)
     case turnEnd(turn: String, finish: TurnFinish, usage: TokenUsage, upstreamFinish: String?, error: TurnError?)
 
@@ -51,9 +53,11 @@ public struct SessionEvent: Sendable, Equatable {
             json.field("role", "user")
             json.field("author", author)
             json.field("text", text)
-        case .turnStart(let turn, let model):
+        case .turnStart(let turn, let model, let route, let cached):
             json.field("turn", turn)
             json.field("model", model)
+            json.fieldIfPresent("route", route)
+            if cached { json.field("cached", true) }
         case .turnDelta(let turn, let text):
             json.field("turn", turn)
             json.field("text", text)

@@ -82,18 +82,19 @@ public struct SessionState: Sendable {
     }
 
     /// `admit` is asked, with the history, only once the message would be appended: it queues the
-    /// turn with the workers, or refuses it (then nothing is appended and the id stays unused).
+    /// turn with the workers and says how it starts, or refuses it with nil (then nothing is
+    /// appended and the id stays unused).
     public mutating func acceptMessage(id messageID: String, author: String, text: String,
-                                       turn: String, model: String, historyLimit: Int, now: Int,
-                                       admit: ([ChatMessage]) -> Bool) -> MessageOutcome {
+                                       turn: String, historyLimit: Int, now: Int,
+                                       admit: ([ChatMessage]) -> TurnAdmission?) -> MessageOutcome {
         if let known = messageIDs[messageID] { return .duplicate(ackSeq: known.seq) }
         if activeTurn != nil { return .busy }
         let history = transcript.history(limit: historyLimit)
-        guard admit(history) else { return .overloaded }
+        guard let admission = admit(history) else { return .overloaded }
         let message = append(.message(id: messageID, author: author, text: text), now: now)
         messageIDs[messageID] = (message.seq, now)
-        append(.turnStart(turn: turn, model: model), now: now)
-        activeTurn = ActiveTurn(turn: turn, messageID: messageID, model: model)
+        append(.turnStart(turn: turn, model: admission.model, route: admission.route, cached: admission.cached), now: now)
+        activeTurn = ActiveTurn(turn: turn, messageID: messageID, model: admission.model)
         forgetOldMessageIDs(now: now)
         return .accepted(ackSeq: message.seq)
     }
@@ -140,5 +141,19 @@ public struct SessionState: Sendable {
         messageIDs = messageIDs.filter { _, entry in
             entry.seq >= firstRetained || now - entry.acceptedAt < Self.messageIDRetentionMillis
         }
+    }
+}
+
+/// How an admitted turn starts: the model it was routed to, why, and whether the reply comes from
+/// the response cache. Goes into the turn's `turn.start`.
+public struct TurnAdmission: Sendable, Equatable {
+    public var model: String
+    public var route: String?
+    public var cached: Bool
+
+    public init(model: String, route: String? = nil, cached: Bool = false) {
+        self.model = model
+        self.route = route
+        self.cached = cached
     }
 }

@@ -9,8 +9,8 @@ public protocol SessionStore: Sendable {
     func leave(session: String, connection: ConnectionID) -> Int?
     /// Next frame for a subscriber (advancing its cursor); nil when it is up to date or not subscribed.
     func nextFrame(session: String, connection: ConnectionID) -> [UInt8]?
-    func acceptMessage(session: String, id: String, author: String, text: String, turn: String, model: String,
-                       historyLimit: Int, admit: ([ChatMessage]) -> Bool) -> (SessionState.MessageOutcome, Fanout)
+    func acceptMessage(session: String, id: String, author: String, text: String, turn: String,
+                       historyLimit: Int, admit: ([ChatMessage]) -> TurnAdmission?) -> (SessionState.MessageOutcome, Fanout)
     func appendDelta(session: String, turn: String, text: String) -> Fanout
     /// `ended` is false when the turn had already ended (its one `turn.end` exists).
     func endTurn(session: String, turn: String, finish: TurnFinish, usage: TokenUsage, upstreamFinish: String?,

@@ -24,7 +24,7 @@ public struct Transcript: Sendable, Equatable {
         switch body {
         case .message(let id, let author, let text):
             append(Entry(id: id, role: .user, author: author, text: text, turn: nil, model: nil, streaming: false, finish: nil))
-        case .turnStart(let turn, let model):
+        case .turnStart(let turn, let model, _, _):
             append(Entry(id: turn, role: .assistant, author: model, text: "", turn: turn, model: model, streaming: true, finish: nil))
         case .turnDelta(let turn, let text):
             if let index = lastIndex(ofTurn: turn) { entries[index].text += text }

@@ -18,8 +18,8 @@ final class MemorySessionStoreTests: XCTestCase {
 
     private func accept(_ store: MemorySessionStore, session: String = "s", id: String, turn: String,
                         admit: ([ChatMessage]) -> Bool = { _ in true }) -> (SessionState.MessageOutcome, Fanout) {
-        store.acceptMessage(session: session, id: id, author: "guest-1", text: "hi", turn: turn, model: "demo",
-                            historyLimit: 40, admit: admit)
+        store.acceptMessage(session: session, id: id, author: "guest-1", text: "hi", turn: turn,
+                            historyLimit: 40, admit: { admit($0) ? TurnAdmission(model: "demo") : nil })
     }
 
     private func end(_ store: MemorySessionStore, session: String = "s", turn: String) -> (ended: Bool, fanout: Fanout) {

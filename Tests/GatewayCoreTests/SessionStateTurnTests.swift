@@ -8,8 +8,8 @@ final class SessionStateTurnTests: XCTestCase {
 
     private func accept(_ state: inout SessionState, id: String, text: String = "hi", turn: String, now: Int = 0,
                         historyLimit: Int = 40, admit: ([ChatMessage]) -> Bool = { _ in true }) -> SessionState.MessageOutcome {
-        state.acceptMessage(id: id, author: "guest-1", text: text, turn: turn, model: "demo",
-                            historyLimit: historyLimit, now: now, admit: admit)
+        state.acceptMessage(id: id, author: "guest-1", text: text, turn: turn,
+                            historyLimit: historyLimit, now: now, admit: { admit($0) ? TurnAdmission(model: "demo") : nil })
     }
 
     private func countOfTurnEnds(in state: SessionState) -> Int {

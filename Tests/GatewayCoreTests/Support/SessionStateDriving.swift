@@ -8,8 +8,8 @@ extension SessionState {
     mutating func startTurn(message id: String, text: String = "hello", turn: String, model: String = "demo",
                             author: String = "guest-1", now: Int = 0,
                             file: StaticString = #filePath, line: UInt = #line) -> Int {
-        let outcome = acceptMessage(id: id, author: author, text: text, turn: turn, model: model,
-                                    historyLimit: 40, now: now) { _ in true }
+        let outcome = acceptMessage(id: id, author: author, text: text, turn: turn,
+                                    historyLimit: 40, now: now) { _ in TurnAdmission(model: model) }
         guard case .accepted(let ackSeq) = outcome else {
             XCTFail("message \(id) not accepted: \(outcome)", file: file, line: line)
             return -1
