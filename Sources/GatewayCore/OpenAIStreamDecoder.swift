@@ -19,17 +19,15 @@ import Foundation
 ///
 /// After the terminal event every call returns `[]`.
 public struct OpenAIStreamDecoder: UpstreamStreamDecoder {
-    private let estimatedInputTokens: Int
-    private var outputBytes = 0
+    private var tally: StreamUsageTally
     private var finishReason: String?
-    private var reportedUsage: (input: Int?, output: Int?)?
     public private(set) var isFinished = false
 
     private let json = JSONDecoder()
 
     /// `requestMessages` are only used to estimate input tokens when the upstream reports none.
     public init(requestMessages: [ChatMessage]) {
-        self.estimatedInputTokens = TokenEstimator.inputTokens(of: requestMessages)
+        self.tally = StreamUsageTally(requestMessages: requestMessages)
     }
 
     /// True once a `finish_reason` arrived: the answer is complete even if `[DONE]` never comes.
@@ -58,7 +56,7 @@ public struct OpenAIStreamDecoder: UpstreamStreamDecoder {
         var events: [ProviderEvent] = []
         if let choice = chunk.choices?.first(where: { ($0.index ?? 0) == 0 }) {
             if let text = choice.delta?.content, !text.isEmpty {
-                outputBytes += text.utf8.count
+                tally.countOutput(text)
                 events.append(.text(text))
             }
             if let reason = choice.finishReason, !reason.isEmpty {
@@ -66,7 +64,9 @@ public struct OpenAIStreamDecoder: UpstreamStreamDecoder {
             }
         }
         if let usage = chunk.usage, usage.promptTokens != nil || usage.completionTokens != nil {
-            reportedUsage = (usage.promptTokens, usage.completionTokens)  // totals: assign, never add
+            // A usage object is a snapshot of the totals: assign both counts, never add.
+            tally.reportedInputTokens = usage.promptTokens
+            tally.reportedOutputTokens = usage.completionTokens
         }
         return events
     }
@@ -92,15 +92,7 @@ public struct OpenAIStreamDecoder: UpstreamStreamDecoder {
     }
 
     /// The usage to report now: the upstream's, completed by estimates where it gave none.
-    public var usage: TokenUsage {
-        let estimatedOutput = TokenEstimator.tokens(utf8Count: outputBytes)
-        guard let reported = reportedUsage else {
-            return TokenUsage(inputTokens: estimatedInputTokens, outputTokens: estimatedOutput, estimated: true)
-        }
-        return TokenUsage(inputTokens: reported.input ?? estimatedInputTokens,
-                          outputTokens: reported.output ?? estimatedOutput,
-                          estimated: reported.input == nil || reported.output == nil)
-    }
+    public var usage: TokenUsage { tally.usage }
 
     private mutating func terminate(_ terminal: ProviderEvent) -> [ProviderEvent] {
         isFinished = true
