@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Scripted OpenAI-compatible upstream for the gateway's integration tests (Python 3.11 stdlib only).
+"""Scripted LLM upstream for the gateway's tests: OpenAI, Anthropic and Ollama formats (Python 3.11 stdlib only).
 
 Usage:
     python3 tests/upstream/scripted_upstream.py --port 0 --port-file PATH [--host 127.0.0.1]
@@ -9,53 +9,93 @@ The port actually bound is written to PATH (atomically: write + rename) once the
 With --exit-with-stdin the server exits when its stdin reaches EOF, so a test process that dies
 without cleaning up cannot leave it running.
 
-POST /v1/chat/completions
-    Streams like OpenAI / llama.cpp (HTTP/1.1, chunked, `data: {chunk}` events, usage chunk with
-    `choices: []`, `data: [DONE]`). The request's `model` selects the script; parameters follow as
-    `:key=value` (unknown keys such as `tag=...` are ignored, which makes a request easy to find in
-    the log). Every response carries `X-Request-Id: <log id>`.
+Formats (one per path; upstream_formats.py writes their bytes), all HTTP/1.1 chunked:
+    POST /v1/chat/completions   OpenAI / llama.cpp: `data: {chunk}` events, usage chunk with
+                                `choices: []`, `data: [DONE]`. Base URL `http://HOST:PORT/v1`.
+    POST /v1/messages           Anthropic Messages: message_start (input usage), content_block_start,
+                                ping, content_block_delta..., content_block_stop, message_delta
+                                (stop_reason end_turn/max_tokens, cumulative usage: input and output
+                                totals), message_stop. Base URL `http://HOST:PORT`.
+    POST /api/chat              Ollama NDJSON: `{"message":{"content":...},"done":false}` lines, last
+                                `done: true` with done_reason, prompt_eval_count, eval_count.
+                                Base URL `http://HOST:PORT`.
 
-    ok[:tokens=5][:delay_ms=0]      N tokens "tok0 ", "tok1 ", ... then finish "stop", usage chunk,
-                                    [DONE]. usage = {prompt_tokens: 11, completion_tokens: N}.
+The request's `model` selects the script (upstream_scripts.py); parameters follow as `:key=value`
+(unknown keys such as `tag=...` are ignored, which makes a request easy to find in the log).
+Every script exists in every format. Every response carries `X-Request-Id: <log id>`.
+
+    ok[:tokens=5][:delay_ms=0]      N tokens "tok0 ", "tok1 ", ... then finish "stop" (Anthropic
+                                    end_turn), usage {input: 11, output: N}, end marker.
     nousage[:tokens=5][:delay_ms=0] the same without any usage.
-    length[:tokens=5]               N tokens, finish_reason "length", usage, [DONE].
-    truncate[:after=3][:abrupt=1]   `after` tokens, then the body ends with no finish_reason and no
-                                    [DONE]; abrupt=1 closes the socket mid-body instead of ending
+    length[:tokens=5]               N tokens, finish "length" (Anthropic max_tokens), usage.
+    truncate[:after=3][:abrupt=1]   `after` tokens, then the body ends with no finish and no end
+                                    marker; abrupt=1 closes the socket mid-body instead of ending
                                     the chunked body cleanly.
-    inband-error[:after=3]          `after` tokens, then `data: {"error": {...}}` under HTTP 200.
-    http-500                        HTTP 500 with an OpenAI-style JSON error body.
-    http-429                        HTTP 429, `Retry-After: 7`, JSON error body.
-    stall[:after=2]                 `after` tokens, then a `: keep-alive` comment every 100 ms until
-                                    the client goes away (at most 120 s).
+    inband-error[:after=3][:overloaded=0]
+                                    `after` tokens, then the format's error under HTTP 200: OpenAI
+                                    `data: {"error":{...,"type":"server_error"}}`, Anthropic
+                                    `event: error` with overloaded_error, Ollama `{"error":"... busy"}`
+                                    (all retryable kinds); overloaded=0 sends invalid_request_error
+                                    / a plain message instead. The message has "scripted in-band failure".
+    http-NNN[:retry=seconds|date|ms|none]
+                                    HTTP NNN (http-500, http-429, http-503, ...) with the format's
+                                    JSON error body ("scripted internal error" for 500, "scripted
+                                    rate limit" for 429). retry=seconds: `Retry-After: 1`; retry=date:
+                                    `Retry-After: <HTTP-date 1-2 s ahead>`; retry=ms:
+                                    `retry-after-ms: 300`. Without retry=, a 429 sends `Retry-After: 7`
+                                    and other statuses none.
+    reset                           reads the request, then resets the connection (SO_LINGER 0 close:
+                                    RST) before any response.
+    stall-headers                   reads the request and sends nothing until the client goes away
+                                    (at most 120 s).
+    stall[:after=2]                 `after` tokens, then a keep-alive every 100 ms until the client
+                                    goes away (at most 120 s): `: keep-alive` comments (OpenAI),
+                                    `event: ping` (Anthropic), blank lines (Ollama).
     slow[:tokens=600][:delay_ms=100] a long drip, for stop/cancel tests.
     split                           a fixed stream sent in awkward pieces (each its own HTTP chunk,
                                     15 ms apart): split mid-line, between CR and LF (CRLF line ends),
-                                    inside `data:`, inside multi-byte UTF-8. Text: "Split héllo 世界 🙂 end".
-    echo                            replies with the last user message (word by word), then usage
-                                    and [DONE]: shows the gateway sends the conversation.
+                                    inside field names, inside multi-byte UTF-8; Ollama's last line
+                                    has no line end. Text: "Split héllo 世界 🙂 end", usage 11/5.
+    echo                            replies with the last user message (word by word), then usage:
+                                    input = sum over the messages (and Anthropic's `system`) of
+                                    len(content) // 4 + 4, output = number of words.
+
+    Any script + :fail_first=K[:fail_with=http-503]
+                                    the first K requests with the same `tag=` (or, without a tag,
+                                    the same model string) run `fail_with` (any script name, with
+                                    the same params) instead; later ones run the script. For
+                                    counting retries.
 
 GET /_log
-    JSON list of every request: {id, model, messages, started_at, finished_at, outcome, closed_at}.
-    outcome is null while running, then "completed" (script ran to its end) or "client_closed"
-    (the client went away first). closed_at is when the request's connection was seen closed
-    (for completed requests: when the keep-alive connection later closed). Times: Unix seconds.
-    A client abort is noticed within ~10 ms even while a script sleeps between tokens: sleeps
-    poll the socket for EOF with select().
+    JSON list of every request: {id, path, format, model, script, attempt, messages, system,
+    request, headers, started_at, finished_at, outcome, closed_at}. `format` is openai, anthropic
+    or ollama; `script` is what ran (fail_with while failing first); `attempt` counts requests
+    with the same tag, from 1; `messages` are {role, content} as sent (content blocks joined);
+    `system` is Anthropic's top-level system prompt (else null); `request` is the whole JSON body;
+    `headers` the request headers (lower-case names). outcome is null while running, then
+    "completed" (script ran to its end), "client_closed" (the client went away first) or "reset".
+    closed_at is when the request's connection was seen closed (for completed requests: when the
+    keep-alive connection later closed). Times: Unix seconds. A client abort is noticed within
+    ~10 ms even while a script sleeps between tokens: sleeps poll the socket for EOF with select().
 GET /_log?wait_closed=ID[&timeout_ms=2000]
     Long-polls until request ID's connection is closed (or the timeout), then returns that entry.
 """
 
 import argparse
+import io
 import json
 import os
-import re
 import select
 import socket
+import struct
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
+
+from upstream_formats import FORMATS
+from upstream_scripts import Turn, choose_script, find_script, parse_script
 
 POLL_SECONDS = 0.01
 
@@ -69,9 +109,9 @@ class RequestLog:
         self._cond = threading.Condition()
         self._entries = []
 
-    def begin(self, model, messages):
+    def begin(self, **fields):
         with self._cond:
-            entry = {"id": len(self._entries) + 1, "model": model, "messages": messages,
+            entry = {"id": len(self._entries) + 1, **fields,
                      "started_at": time.time(), "finished_at": None, "outcome": None, "closed_at": None}
             self._entries.append(entry)
             return entry
@@ -81,7 +121,7 @@ class RequestLog:
             if entry["outcome"] is None:
                 entry["outcome"] = outcome
                 entry["finished_at"] = time.time()
-                if outcome == "client_closed":
+                if outcome in ("client_closed", "reset"):
                     entry["closed_at"] = entry["finished_at"]
             self._cond.notify_all()
 
@@ -113,27 +153,12 @@ class RequestLog:
 LOG = RequestLog()
 
 
-def parse_script(model):
-    name, *rest = str(model).split(":")
-    params = {}
-    for part in rest:
-        key, _, value = part.partition("=")
-        params[key] = value
-    return name, params
-
-
-def int_param(params, key, default):
-    try:
-        return int(params.get(key, default))
-    except ValueError:
-        return default
-
-
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "scripted-upstream/1"
     disable_nagle_algorithm = True  # awkward splits must reach the client as separate segments
     verbose = False
+    was_reset = False  # set on the instance by reset_connection
 
     def setup(self):
         super().setup()
@@ -165,24 +190,32 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(200, LOG.snapshot())
 
     def do_POST(self):
-        if urlparse(self.path).path != "/v1/chat/completions":
+        path = urlparse(self.path).path
+        fmt = FORMATS.get(path)
+        if fmt is None:
             return self.send_json(404, {"error": {"message": "not found"}})
         length = int(self.headers.get("Content-Length") or 0)
         try:
             request = json.loads(self.rfile.read(length) or b"{}")
+            if not isinstance(request, dict):
+                raise ValueError("not an object")
         except ValueError:
-            return self.send_json(400, {"error": {"message": "request body is not JSON"}})
-        model = request.get("model", "")
-        entry = LOG.begin(model, request.get("messages", []))
-        self.entries.append(entry)
+            return self.send_json(400, fmt.error_body(400, "request body is not a JSON object"))
+        model = str(request.get("model", ""))
         name, params = parse_script(model)
-        script = SCRIPTS.get(name)
+        script_name, attempt = choose_script(name, params, model)
+        entry = LOG.begin(path=path, format=fmt.name, model=model, script=script_name, attempt=attempt,
+                          messages=fmt.messages(request), system=fmt.system(request), request=request,
+                          headers={key.lower(): value for key, value in self.headers.items()})
+        self.entries.append(entry)
+        script = find_script(script_name)
         try:
             if script is None:
-                self.send_json(400, {"error": {"message": f"unknown script {name!r}"}}, entry)
+                self.send_json(400, fmt.error_body(400, f"unknown script {script_name!r}"), entry)
+                LOG.finish(entry, "completed")
             else:
-                script(self, entry, model, params, request)
-            LOG.finish(entry, "completed")
+                script(Turn(self, entry, fmt, model, params, request))
+                LOG.finish(entry, "reset" if self.was_reset else "completed")
         except ClientClosed:
             LOG.finish(entry, "client_closed")
             self.close_connection = True
@@ -204,12 +237,12 @@ class Handler(BaseHTTPRequestHandler):
         except OSError as error:
             raise ClientClosed() from error
 
-    # ---- event stream
+    # ---- streamed body
 
-    def start_stream(self, entry):
+    def start_stream(self, entry, content_type):
         try:
             self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Content-Type", content_type)
             self.send_header("Cache-Control", "no-cache")
             self.send_header("Transfer-Encoding", "chunked")
             self.send_header("X-Request-Id", str(entry["id"]))
@@ -231,9 +264,23 @@ class Handler(BaseHTTPRequestHandler):
         except OSError as error:
             raise ClientClosed() from error
 
-    def event(self, payload):
-        data = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
-        self.write_chunk(f"data: {data}\n\n".encode())
+    # ---- connection faults
+
+    def abort_abruptly(self):
+        """Closes the socket mid-body (FIN without the chunked terminator)."""
+        self.connection.shutdown(socket.SHUT_RDWR)
+        self.close_connection = True
+
+    def reset_connection(self):
+        """Closes with SO_LINGER 0, so the kernel sends RST instead of FIN. `rfile` holds a
+        reference to the socket (close() is only real without one), so it goes first; the handler's
+        epilogue then flushes and closes stand-ins instead of the dead socket's files."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.rfile.close()
+        self.connection.close()
+        self.rfile, self.wfile = io.BytesIO(), io.BytesIO()
+        self.was_reset = True
+        self.close_connection = True
 
     def sleep_watching(self, seconds):
         """Sleeps, but raises ClientClosed as soon as the client closes its end."""
@@ -251,154 +298,6 @@ class Handler(BaseHTTPRequestHandler):
                 if not peeked:
                     raise ClientClosed()
                 time.sleep(max(0.0, min(remaining, POLL_SECONDS)))  # unexpected bytes: keep pacing
-
-
-def chunk(entry, model, content=None, finish=None, usage=None, role=None, choices=True):
-    delta = {}
-    if role:
-        delta["role"] = role
-    if content is not None:
-        delta["content"] = content
-    return {
-        "id": f"chatcmpl-{entry['id']}", "object": "chat.completion.chunk", "created": int(time.time()),
-        "model": model, "system_fingerprint": "scripted",
-        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}] if choices else [],
-        "usage": usage,
-    }
-
-
-def usage_of(prompt_tokens, completion_tokens):
-    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens}
-
-
-def stream_tokens(h, entry, model, tokens, delay_s):
-    h.event(chunk(entry, model, content="", role="assistant"))
-    for index, text in enumerate(tokens):
-        if index and delay_s:
-            h.sleep_watching(delay_s)
-        h.event(chunk(entry, model, content=text))
-
-
-def token_list(count):
-    return [f"tok{i} " for i in range(count)]
-
-
-def script_ok(h, entry, model, params, request, usage=True, finish="stop"):
-    tokens = token_list(int_param(params, "tokens", 5))
-    h.start_stream(entry)
-    stream_tokens(h, entry, model, tokens, int_param(params, "delay_ms", 0) / 1000)
-    h.event(chunk(entry, model, finish=finish))
-    if usage:
-        h.event(chunk(entry, model, usage=usage_of(11, len(tokens)), choices=False))
-    h.event("[DONE]")
-    h.end_stream()
-
-
-def script_truncate(h, entry, model, params, request):
-    h.start_stream(entry)
-    stream_tokens(h, entry, model, token_list(int_param(params, "after", 3)), 0)
-    if params.get("abrupt") == "1":
-        h.connection.shutdown(socket.SHUT_RDWR)
-        h.close_connection = True
-    else:
-        h.end_stream()
-
-
-def script_inband_error(h, entry, model, params, request):
-    h.start_stream(entry)
-    stream_tokens(h, entry, model, token_list(int_param(params, "after", 3)), 0)
-    h.event({"error": {"message": "scripted in-band failure", "type": "server_error", "code": 500}})
-    h.end_stream()
-    h.close_connection = True
-
-
-def script_http(status, message, headers=()):
-    def run(h, entry, model, params, request):
-        h.send_json(status, {"error": {"message": message, "type": "scripted_error", "code": status}},
-                    entry, headers)
-    return run
-
-
-def script_stall(h, entry, model, params, request):
-    h.start_stream(entry)
-    stream_tokens(h, entry, model, token_list(int_param(params, "after", 2)), 0)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        h.sleep_watching(0.1)
-        h.write_chunk(b": keep-alive\n\n")
-    h.end_stream()
-
-
-def script_slow(h, entry, model, params, request):
-    params = {"tokens": "600", "delay_ms": "100", **params}
-    script_ok(h, entry, model, params, request)
-
-
-SPLIT_TOKENS = ["Split", " héllo", " 世界", " 🙂", " end"]
-
-
-def split_stream_bytes(entry, model):
-    events = [chunk(entry, model, content="", role="assistant")]
-    events += [chunk(entry, model, content=text) for text in SPLIT_TOKENS]
-    events += [chunk(entry, model, finish="stop"), chunk(entry, model, usage=usage_of(11, 5), choices=False)]
-    body = ": split script\r\n\r\n"
-    for index, event in enumerate(events):
-        # Alternate `data:` with and without the optional space.
-        body += ("data:" if index % 2 else "data: ") + json.dumps(event, ensure_ascii=False) + "\r\n\r\n"
-    return (body + "data: [DONE]\r\n\r\n").encode()
-
-
-def split_points(data):
-    cuts = {data.index(b"\r\n") + 1,                          # between CR and LF
-            data.index(b"data") + 2,                          # inside the field name
-            data.index(b'"content"') + 4,                     # mid-line, mid-JSON
-            data.index("é".encode()) + 1,                     # inside a 2-byte character
-            data.index("世".encode()) + 1,                    # inside a 3-byte character
-            data.index("界".encode()) + 2,
-            data.index("🙂".encode()) + 2,                    # inside a 4-byte character
-            data.index(b"\r\n\r\ndata: [DONE]") + 3,          # between the last CR and LF of an event
-            len(data) - 3}                                    # inside `[DONE]`'s line end
-    return sorted(cuts)
-
-
-def script_split(h, entry, model, params, request):
-    data = split_stream_bytes(entry, model)
-    h.start_stream(entry)
-    start = 0
-    for cut in split_points(data) + [len(data)]:
-        h.write_chunk(data[start:cut])
-        start = cut
-        h.sleep_watching(0.015)
-    h.end_stream()
-
-
-def script_echo(h, entry, model, params, request):
-    messages = request.get("messages", [])
-    last_user = next((m.get("content", "") for m in reversed(messages) if m.get("role") == "user"), "")
-    tokens = re.findall(r"\S+\s*|\s+", last_user)
-    prompt_tokens = sum(len(str(m.get("content", ""))) // 4 + 4 for m in messages)
-    h.start_stream(entry)
-    stream_tokens(h, entry, model, tokens, 0)
-    h.event(chunk(entry, model, finish="stop"))
-    h.event(chunk(entry, model, usage=usage_of(prompt_tokens, len(tokens)), choices=False))
-    h.event("[DONE]")
-    h.end_stream()
-
-
-SCRIPTS = {
-    "ok": script_ok,
-    "nousage": lambda h, e, m, p, r: script_ok(h, e, m, p, r, usage=False),
-    "length": lambda h, e, m, p, r: script_ok(h, e, m, p, r, finish="length"),
-    "truncate": script_truncate,
-    "inband-error": script_inband_error,
-    "http-500": script_http(500, "scripted internal error"),
-    "http-429": script_http(429, "scripted rate limit", [("Retry-After", "7")]),
-    "stall": script_stall,
-    "slow": script_slow,
-    "split": script_split,
-    "echo": script_echo,
-}
 
 
 class Server(ThreadingHTTPServer):
