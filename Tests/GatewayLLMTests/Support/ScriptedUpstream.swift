@@ -1,7 +1,8 @@
 import Foundation
 
 /// `tests/upstream/scripted_upstream.py` as a subprocess on 127.0.0.1 with an ephemeral port: the
-/// OpenAI-style upstream whose behaviour the request's `model` selects, plus its request log.
+/// upstream (OpenAI, Anthropic and Ollama formats) whose behaviour the request's `model` selects,
+/// plus its request log.
 ///
 /// The server runs with `--exit-with-stdin` and we hold its stdin open, so it also goes away if
 /// the test process dies before `stop()`.
@@ -64,6 +65,8 @@ final class ScriptedUpstream {
 
     /// `base_url` for `OpenAIProviderConfig`.
     var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+    /// The server root: the base URL of the Anthropic (`/v1/messages`) and Ollama (`/api/chat`) dialects.
+    var rootURL: String { "http://127.0.0.1:\(port)" }
     var completionsURL: String { baseURL + "/chat/completions" }
 
     /// Every request the server has seen, oldest first.
