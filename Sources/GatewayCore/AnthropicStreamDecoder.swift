@@ -193,13 +193,8 @@ private struct ErrorObject: Decodable {
 
     init(from decoder: Decoder) throws {
         payload = try UpstreamErrorPayload(from: decoder)
-        type = (try? decoder.container(keyedBy: CodingKeys.self))?.decodeIfPresentLossy(String.self, forKey: .type)
-    }
-}
-
-private extension KeyedDecodingContainer {
-    /// The value when present and of type `T`; nil otherwise (an odd `type` must not hide the error).
-    func decodeIfPresentLossy<T: Decodable>(_ type: T.Type, forKey key: Key) -> T? {
-        (try? decodeIfPresent(type, forKey: key)) ?? nil
+        // Absent or odd (a bare-string error has no keys): no type, and the error still reads.
+        let keyed = try? decoder.container(keyedBy: CodingKeys.self)
+        type = keyed.flatMap { try? $0.decodeIfPresent(String.self, forKey: .type) }
     }
 }
