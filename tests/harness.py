@@ -296,7 +296,16 @@ class ScriptedUpstream:
 
     @property
     def base_url(self) -> str:
+        """OpenAI-compatible base URL (with the version segment)."""
         return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def root_url(self) -> str:
+        """The server root, as Anthropic and Ollama base URLs are written."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def base_url_for(self, provider: str) -> str:
+        return self.base_url if provider == "openai" else self.root_url
 
     def log(self) -> list[dict]:
         status, _, body = http_get(f"http://127.0.0.1:{self.port}/_log")

@@ -41,6 +41,7 @@ struct ProviderSet: Sendable {
 
     private static func httpProvider(_ kind: ProviderKind, _ http: HTTPUpstreamConfig, deployment: DeploymentConfig,
                                      apiKey: String?, client: HTTPStreamClient) throws(ConfigError) -> any ChatProvider {
+        // The first-token and idle timeouts are the turn's (they count content); curl keeps these two.
         let settings = UpstreamConnectionSettings(connectTimeout: .milliseconds(deployment.timeouts.connectMillis),
                                                   totalTimeout: .seconds(deployment.timeouts.totalSeconds))
         switch kind {
@@ -49,8 +50,14 @@ struct ProviderSet: Sendable {
                                                temperature: http.temperature)
             return UpstreamProvider(displayName: http.model, dialect: OpenAIDialect(baseURL: http.baseURL, builder: builder),
                                     settings: settings, client: client)
-        case .anthropic, .ollama, .demo:
-            throw ConfigError(key: "llm.models", problem: "provider '\(kind.rawValue)' is not available in this build")
+        case .anthropic:
+            return AnthropicProvider(baseURL: http.baseURL, model: http.model, apiKey: apiKey, maxTokens: http.maxTokens,
+                                     temperature: http.temperature, settings: settings, client: client)
+        case .ollama:
+            return OllamaProvider(baseURL: http.baseURL, model: http.model, apiKey: apiKey, maxTokens: http.maxTokens,
+                                  temperature: http.temperature, settings: settings, client: client)
+        case .demo:
+            throw ConfigError(key: "llm.models.\(deployment.id)", problem: "the demo provider is not an HTTP upstream")
         }
     }
 

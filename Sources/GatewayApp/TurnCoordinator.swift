@@ -211,8 +211,8 @@ final class TurnCoordinator: Sendable {
         case .usage(let usage):
             run.guarded.withLock { if $0.attempt?.id == attempt { $0.usage = usage } }
         case .finished(let upstreamReason):
-            let finish: TurnFinish = ["length", "max_tokens"].contains(upstreamReason ?? "") ? .length : .stop
-            end(run, finish: finish, upstreamFinish: upstreamReason, error: nil, onlyIfAttempt: attempt)
+            end(run, finish: TurnFinish(upstreamReason: upstreamReason), upstreamFinish: upstreamReason, error: nil,
+                onlyIfAttempt: attempt)
         case .failed(let error):
             attemptFailed(run, attempt: attempt, error: error)
         }

@@ -39,7 +39,7 @@ public struct TurnError: Error, Sendable, Equatable {
 
     /// The body ended (or the connection broke) before the answer's end marker.
     public static let upstreamTruncated = TurnError(
-        code: "upstream_truncated", message: "the upstream stream ended without a finish reason or [DONE]",
+        code: "upstream_truncated", message: "the upstream stream ended before its end marker or a finish reason",
         retry: .allowed(afterMillis: nil))
 
     /// No connection could be made (refused, DNS, no route).
