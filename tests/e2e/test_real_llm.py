@@ -176,3 +176,21 @@ async def test_env_vars_alone_make_the_real_model_the_default(gateway_factory):
     assert end["finish"] in ("stop", "length") and turn_text(deltas).strip(), end
     assert end["usage"]["estimated"] is False
     await c.close()
+
+
+async def test_anthropic_format_against_the_real_server(gateway_factory):
+    """llama-server also speaks the Anthropic Messages API (`/v1/messages`): the anthropic provider,
+    configured by environment alone, streams a real reply with real usage."""
+    root = LLM_URL.rstrip("/").removesuffix("/v1")
+    gw = gateway_factory(None, use_base=False, env={"CHAT_GATEWAY_ANTHROPIC_BASE_URL": root,
+                                                    "CHAT_GATEWAY_ANTHROPIC_MODEL": UPSTREAM_MODEL})
+    s = unique("e2e-anthropic")
+    c = await WSClient.open(gw.ws_url)
+    await c.join(s)
+    await c.message(s, "m1", "Say hello in one short sentence.")
+    start, deltas, end = assert_one_real_turn(await c.recv_turn(TURN_TIMEOUT_S * 2))
+    assert start["model"] == UPSTREAM_MODEL, start
+    assert len(deltas) >= 2 and turn_text(deltas).strip(), deltas
+    assert end["finish"] in ("stop", "length") and not end.get("error"), end
+    assert end["usage"]["estimated"] is False and end["usage"]["input_tokens"] > 5, end["usage"]
+    await c.close()
