@@ -27,21 +27,7 @@ public struct KeywordMatcher: Sendable, Equatable {
     }
 
     /// Text in the form keywords are searched in; compute it once per message for all rules.
-    public static func searchable(_ text: String) -> [Character] {
-        var result: [Character] = []
-        result.reserveCapacity(text.utf8.count)
-        var pendingSpace = false
-        for character in text.lowercased() {
-            if character.isWhitespace {
-                pendingSpace = !result.isEmpty
-                continue
-            }
-            if pendingSpace { result.append(" ") }
-            pendingSpace = false
-            result.append(character)
-        }
-        return result
-    }
+    public static func searchable(_ text: String) -> [Character] { Array(text.lowercased().collapsingWhitespace) }
 
     /// The first keyword found in `text` (a `searchable` form), or nil.
     public func firstMatch(in text: [Character]) -> String? {
