@@ -1,0 +1,33 @@
+/// Prices by deployment (the keys of `llm.models`), read from config as
+/// `{"large": {"input_usd_per_million": 3, "output_usd_per_million": 15}}`.
+public struct PriceTable: Sendable, Equatable {
+    public var prices: [String: Price]
+
+    public init(_ prices: [String: Price] = [:]) {
+        self.prices = prices
+    }
+
+    public subscript(deployment: String) -> Price? { prices[deployment] }
+
+    /// Unknown keys, wrong types and negative prices are refused naming the key; both prices are required.
+    public static func parse(_ value: JSONValue?, path: String) throws(ConfigError) -> PriceTable {
+        try parse(ConfigSection(value, path: path))
+    }
+
+    static func parse(_ section: ConfigSection) throws(ConfigError) -> PriceTable {
+        var table = PriceTable()
+        for deployment in section.keys {
+            let entry = try ConfigSection(section.raw(deployment), path: section.key(deployment))
+            try entry.rejectUnknownKeys(allowed: ["input_usd_per_million", "output_usd_per_million"])
+            let range = 0.0...1_000_000.0
+            guard let input = try entry.optionalDouble("input_usd_per_million", range: range) else {
+                throw ConfigError(key: entry.key("input_usd_per_million"), problem: "missing (USD per 1M input tokens)")
+            }
+            guard let output = try entry.optionalDouble("output_usd_per_million", range: range) else {
+                throw ConfigError(key: entry.key("output_usd_per_million"), problem: "missing (USD per 1M output tokens)")
+            }
+            table.prices[deployment] = Price(inputUSDPerMillion: input, outputUSDPerMillion: output)
+        }
+        return table
+    }
+}
