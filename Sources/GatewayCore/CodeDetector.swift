@@ -3,8 +3,9 @@
 /// common support phrasings ("Settings -> Billing", "item(s)", "UPDATE: still broken") must not
 /// count, or every long complaint would be routed as code.
 ///
-/// A message has code when it has a fenced block (a line starting with ``` or ~~~), or when at
-/// least two of its lines, or at least half of its non-empty lines, look like code. A line, with
+/// A message has code when it has a fenced block (a line starting with ``` or ~~~) or a line of
+/// a stack trace or error report (below: machines write those, people do not), or when at least
+/// two of its lines, or at least half of its non-empty lines, look like code. A line, with
 /// surrounding whitespace trimmed, looks like code when it
 /// - holds an inline code span (a pair of backticks);
 /// - ends with `;`, `{` or `}`;
@@ -17,7 +18,8 @@
 ///   method call (`name.method(`);
 /// - reads like a stack trace or error report: `at pkg.Class.method(File.java:12)` (a frame with
 ///   a file:line), `File "x.py", line 3`, `Traceback (most recent call last):`, `TypeError: …`,
-///   `java.lang.IllegalStateException` (a bare `Error:` is prose), `HTTP/1.1 401 …`.
+///   `java.lang.IllegalStateException` (a bare `Error:` is prose), `HTTP/1.1 401 …`, a compiler
+///   diagnostic (`error TS2345: …`, `error[E0382]: …`) or a bare location (`src/app.ts:14:79`).
 public enum CodeDetector {
     public static func looksLikeCode(_ text: String) -> Bool {
         var codeLines = 0
@@ -25,7 +27,7 @@ public enum CodeDetector {
         for rawLine in text.split(whereSeparator: \.isNewline) {
             let line = trimmed(rawLine)
             guard !line.isEmpty else { continue }
-            if line.hasPrefix("```") || line.hasPrefix("~~~") { return true }
+            if line.hasPrefix("```") || line.hasPrefix("~~~") || isErrorReport(line) { return true }
             nonEmptyLines += 1
             if lineLooksLikeCode(line) {
                 codeLines += 1
@@ -107,10 +109,23 @@ public enum CodeDetector {
             || line.hasPrefix("HTTP/2 ") { return true }
         if line.hasPrefix("at "), line.last == ")", let open = line.lastIndex(of: "("),
            hasFileLine(line[line.index(after: open)..<line.index(before: line.endIndex)]) { return true }
+        if !line.contains(" "), hasFileLine(line) { return true }
+        if isCompilerDiagnostic(line) { return true }
         // A compound first word: `TypeError`, `java.lang.NullPointerException`; a bare "Error:" is prose.
         let head = line.prefix { isWordCharacter($0) || $0 == "." }
         guard head.first?.isLetter == true else { return false }
         return (head.hasSuffix("Error") && head.count > 5) || (head.hasSuffix("Exception") && head.count > 9)
+    }
+
+    /// `error TS2345: …`, `error[E0382]: …`, `warning C4996: …`: a compiler's message code.
+    static func isCompilerDiagnostic(_ line: Substring) -> Bool {
+        for severity in ["error", "warning"] where line.hasPrefix(severity) {
+            let rest = line.dropFirst(severity.count)
+            let code = rest.drop { $0 == " " || $0 == "[" }.prefix { isWordCharacter($0) }
+            guard rest.first == " " || rest.first == "[", code.contains(where: \.isNumber), code.contains(where: \.isLetter) else { continue }
+            return rest.drop { $0 == " " || $0 == "[" }.dropFirst(code.count).drop { $0 == "]" }.first == ":"
+        }
+        return false
     }
 
     /// `Client.java:88`, `/app/index.js:10:5`: a path with a dot or slash, a colon, then digits.

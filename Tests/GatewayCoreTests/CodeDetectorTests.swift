@@ -43,6 +43,12 @@ final class CodeDetectorTests: XCTestCase {
         """))
         XCTAssertTrue(CodeDetector.looksLikeCode("TypeError: Cannot read properties of undefined (reading 'id')"))
         XCTAssertTrue(CodeDetector.looksLikeCode("HTTP/1.1 429 Too Many Requests"))
+        XCTAssertTrue(CodeDetector.looksLikeCode("""
+        After upgrading I get:
+
+        error TS2345: Argument of type '{ customer: string; }' is not assignable to parameter of type 'InvoiceCreateParams'.
+          src/billing/createInvoice.ts:14:79
+        """))
     }
 
     func testOneLineCommandsAndInlineCodeAreCode() {
@@ -72,7 +78,9 @@ final class CodeDetectorTests: XCTestCase {
         XCTAssertTrue(CodeDetector.looksLikeCode("It fails with\nTypeError: x is undefined"))
         XCTAssertTrue(CodeDetector.looksLikeCode("Hi.\nA question.\nAbout the SDK.\nThis line:\nlet x = 1;\nand then\nfoo.bar(x)\nfails."),
                       "two code lines are code however much prose surrounds them")
-        XCTAssertFalse(CodeDetector.looksLikeCode("Hello, a question about the SDK.\nIt prints TypeError: x is undefined\nAny idea why?"))
+        XCTAssertFalse(CodeDetector.looksLikeCode("Hello, a question about the SDK.\nIt prints `x` and then\nsomething else. Any idea why?"))
+        XCTAssertTrue(CodeDetector.looksLikeCode("Hello, a question about the SDK.\nTypeError: x is undefined\nAny idea why?\nThanks\nA."),
+                      "one line of an error report is enough")
     }
 
     func testLineRules() {
@@ -107,6 +115,13 @@ final class CodeDetectorTests: XCTestCase {
         XCTAssertFalse(CodeDetector.hasMethodCall("It stopped. (Again.)"))
         XCTAssertFalse(CodeDetector.hasMethodCall(".(x)"))
 
+        XCTAssertTrue(CodeDetector.isErrorReport("error TS2322: Type 'Date' is not assignable"))
+        XCTAssertTrue(CodeDetector.isErrorReport("error[E0382]: borrow of moved value"))
+        XCTAssertTrue(CodeDetector.isErrorReport("warning C4996: 'strcpy': unsafe"))
+        XCTAssertFalse(CodeDetector.isErrorReport("error 404: page not found"), "a code needs letters and digits")
+        XCTAssertFalse(CodeDetector.isErrorReport("errors everywhere: help"))
+        XCTAssertTrue(CodeDetector.isErrorReport("src/billing/createInvoice.ts:14:79"))
+        XCTAssertFalse(CodeDetector.isErrorReport("10:30"))
         XCTAssertTrue(CodeDetector.isErrorReport("ValueError: bad"))
         XCTAssertTrue(CodeDetector.isErrorReport("java.lang.NullPointerException"))
         XCTAssertFalse(CodeDetector.isErrorReport("Error: card declined"))
