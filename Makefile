@@ -7,7 +7,7 @@ CONFIG ?=
 LLM_PORT ?= 8081
 export CHAT_GATEWAY_CACHE ?= $(HOME)/.cache/chat-gateway
 
-.PHONY: run run-local-llm build build-release deps test-deps test test-swift test-python local-llm clean
+.PHONY: run run-local-llm build build-release deps test-deps test test-swift test-python local-llm bench bench-cost-replay clean
 
 deps:
 	@scripts/install-deps.sh
@@ -46,6 +46,15 @@ test-swift: test-deps
 test-python: test-deps local-llm
 	CHAT_GATEWAY_BIN=.build/debug/chat-gateway CHAT_GATEWAY_LLM_URL=http://127.0.0.1:$(LLM_PORT)/v1 \
 		$(PYTHON) -m pytest tests -q
+
+# Benchmarks, release build: `make bench` runs every scenario, `make bench-<scenario>` one. Each prints
+# a table and writes bench/results/<scenario>-<date>.json (not committed).
+BENCH_SCENARIOS := cost-replay
+
+bench: $(addprefix bench-,$(BENCH_SCENARIOS))
+
+bench-cost-replay:
+	$(SWIFT) run -c release chat-bench cost-replay
 
 clean:
 	rm -rf .build

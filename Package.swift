@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "chat-gateway", targets: ["chat-gateway"]),
+        .executable(name: "chat-bench", targets: ["chat-bench"]),
     ],
     targets: [
         // System libraries from Debian: module map + one header each, linked through pkg-config.
@@ -23,6 +24,10 @@ let package = Package(
         // Wiring, lifecycle, signals.
         .target(name: "GatewayApp", dependencies: ["GatewayCore", "GatewayWebSocket", "GatewayLLM"]),
         .executableTarget(name: "chat-gateway", dependencies: ["GatewayApp"]),
+
+        // Benchmarks: scenarios in GatewayBench, argument parsing in chat-bench. Pure core only.
+        .target(name: "GatewayBench", dependencies: ["GatewayCore"]),
+        .executableTarget(name: "chat-bench", dependencies: ["GatewayBench"]),
 
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"],
                     resources: [.copy("Fixtures")]),
