@@ -56,8 +56,8 @@ public struct RoutingConfig: Sendable, Equatable {
     /// Refuses a tenant override or rule naming a model that is not configured.
     public func validate(knownModels: Set<String>) throws(ConfigError) {
         let known = knownModels.sorted().joined(separator: ", ")
-        for tenant in tenantModels.keys.sorted() where !knownModels.contains(tenantModels[tenant]!) {
-            throw ConfigError(key: "\(path).tenants.\(tenant)", problem: "unknown model '\(tenantModels[tenant]!)' (known: \(known))")
+        for (tenant, model) in tenantModels.sorted(by: { $0.key < $1.key }) where !knownModels.contains(model) {
+            throw ConfigError(key: "\(path).tenants.\(tenant)", problem: "unknown model '\(model)' (known: \(known))")
         }
         for (index, rule) in rules.enumerated() where !knownModels.contains(rule.model) {
             throw ConfigError(key: "\(path).rules[\(index)].model", problem: "unknown model '\(rule.model)' (known: \(known))")
