@@ -33,6 +33,10 @@ final class TurnCoordinator: Sendable {
     private let deliver: @Sendable (Fanout) -> Void
     private let clock: @Sendable () -> Int
     private let usage: UsageRecorder
+    private let router: ModelRouter
+    /// Routing rules or tenant overrides exist, so `turn.start` says why a model was chosen.
+    private let routes: Bool
+    private let cache: (any ResponseCache)?
     private let state: Mutex<State>
 
     init(store: any SessionStore, providers: [DeploymentRef: any ChatProvider], llm: GatewayConfig.LLM,
@@ -40,6 +44,12 @@ final class TurnCoordinator: Sendable {
          deliver: @escaping @Sendable (Fanout) -> Void) {
         self.store = store
         self.usage = usage
+        self.router = llm.routing.router(defaultModel: llm.defaultModel)
+        self.routes = !llm.routing.rules.isEmpty || !llm.routing.tenantModels.isEmpty
+        self.cache = llm.cache.enabled
+            ? MemoryResponseCache(maxEntries: llm.cache.maxEntries, maxBytes: llm.cache.maxBytes,
+                                  defaultTTLMillis: llm.cache.ttlSeconds * 1000, now: clock)
+            : nil
         self.providers = providers
         self.llm = llm
         self.deliver = deliver
@@ -58,9 +68,9 @@ final class TurnCoordinator: Sendable {
 
     func submit(session: String, messageID: String, text: String, author: String, tenant: String) -> SubmitOutcome {
         if let wait = usage.budgetRefusal(for: tenant, now: clock()) { return .budgetExceeded(retryAfterMillis: wait) }
-        let model = llm.defaultModel
         let turn = Identifiers.turn()
         var startNow: TurnJob?
+        var cacheHit: (reply: CachedReply, job: TurnJob)?
         let (outcome, fanout) = store.acceptMessage(
             session: session, id: messageID, author: author, text: text, turn: turn,
             historyLimit: llm.historyMessages
@@ -68,9 +78,16 @@ final class TurnCoordinator: Sendable {
             var messages = [ChatMessage(role: .system, content: llm.systemPrompt)]
             messages += history
             messages.append(ChatMessage(role: .user, content: text))
-            let job = TurnJob(session: session, turn: turn, model: model,
+            let decision = router.route(RoutingInput(message: text, earlierMessages: history.count, tenant: tenant))
+            let route = routes ? decision.reason : nil
+            let key = cache == nil ? nil : cacheKey(model: decision.model, messages: messages)
+            let job = TurnJob(session: session, turn: turn, model: decision.model,
                               request: ChatRequest(session: session, turn: turn, messages: messages),
-                              user: author, tenant: tenant, queuedAt: clock())
+                              user: author, tenant: tenant, queuedAt: clock(), cacheKey: key)
+            if let key, let reply = cache?.lookup(key) {
+                cacheHit = (reply, job)
+                return TurnAdmission(model: decision.model, route: route, cached: true)
+            }
             let admitted: Bool = state.withLock { state in
                 guard state.accepting else { return false }
                 switch state.pool.submit(job) {
@@ -81,12 +98,16 @@ final class TurnCoordinator: Sendable {
                 case .rejected: return false
                 }
             }
-            return admitted ? TurnAdmission(model: model) : nil
+            return admitted ? TurnAdmission(model: decision.model, route: route) : nil
         }
         deliver(fanout)
         switch outcome {
         case .accepted(let ackSeq):
-            if let job = startNow { begin(job) }
+            if let hit = cacheHit {
+                serveFromCache(hit.reply, job: hit.job)
+            } else if let job = startNow {
+                begin(job)
+            }
             return .accepted(ackSeq: ackSeq)
         case .duplicate(let ackSeq): return .duplicate(ackSeq: ackSeq)
         case .busy: return .busy
@@ -111,6 +132,39 @@ final class TurnCoordinator: Sendable {
         }
         for job in queued { endQueued(job, finish: .error, error: reason) }
         for run in running { cancel(turn: run.job.turn, session: run.job.session, finish: .error, error: reason) }
+    }
+
+    // MARK: - Cache
+
+    /// The key covers the model and what its first deployment is asked with; the whole context,
+    /// system prompt included, normalized (see `ResponseCacheKey`).
+    private func cacheKey(model: String, messages: [ChatMessage]) -> ResponseCacheKey {
+        var temperature: Double?
+        if case .http(_, let http)? = llm.models[model]?.deployments.first?.backend { temperature = http.temperature }
+        return ResponseCacheKey(model: model, messages: messages, maxOutputTokens: llm.models[model]?.deployments.first?.maxTokens,
+                                temperature: temperature)
+    }
+
+    /// A hit streams the stored reply at once, as one delta, and ends the turn; no worker, no cost.
+    private func serveFromCache(_ reply: CachedReply, job: TurnJob) {
+        deliver(store.appendDelta(session: job.session, turn: job.turn, text: reply.text))
+        let usage = TokenUsage(inputTokens: reply.usage.inputTokens, outputTokens: reply.usage.outputTokens,
+                               estimated: reply.usage.estimated, cached: true)
+        deliver(store.endTurn(session: job.session, turn: job.turn, finish: reply.finish, usage: usage,
+                              upstreamFinish: reply.upstreamFinish, error: nil).fanout)
+        var record = usageRecord(job, usage: usage, finish: reply.finish, error: nil)
+        record.cached = true
+        record.costUSD = 0
+        record.servedModel = job.model
+        record.provider = "cache"
+        record.timeToFirstTokenMillis = record.totalMillis
+        self.usage.record(record)
+    }
+
+    private func storeInCache(_ run: TurnRun, usage: TokenUsage, upstreamFinish: String?) {
+        guard let cache, let key = run.job.cacheKey else { return }
+        let text = store.relayedText(session: run.job.session, turn: run.job.turn)
+        _ = cache.store(CachedReply(text: text, finish: .stop, upstreamFinish: upstreamFinish, usage: usage), for: key)
     }
 
     // MARK: - Attempts
@@ -175,12 +229,27 @@ final class TurnCoordinator: Sendable {
                           error: TurnError(code: "internal", message: "deployment '\(deployment)' is not configured"))
             return
         }
+        var request = run.job.request
+        if let config = deploymentConfig(deployment), let window = config.contextWindow {
+            let reserve = config.maxTokens ?? min(1024, window / 4)
+            do {
+                let trimmed = try ContextTrimmer(contextWindow: window, outputReserve: reserve).trim(request.messages)
+                request.messages = trimmed.messages
+                if trimmed.droppedMessages > 0 || trimmed.newestMessageCut {
+                    Log.info("turn \(run.job.turn): context trimmed for \(deployment) (\(trimmed.droppedMessages) message(s), "
+                             + "\(trimmed.droppedTokens) tokens dropped\(trimmed.newestMessageCut ? ", newest message cut" : ""))")
+                }
+            } catch {
+                attemptFailed(run, attempt: attempt, error: TurnError(code: "context_too_large", message: "\(error)"))
+                return
+            }
+        }
         let timeouts = timeouts(of: deployment)
         run.guarded.withLock { guarded in
             guarded.timerPurpose = .watchdog
             run.timer.arm(inMillis: run.relayedText.load(ordering: .acquiring) ? timeouts.idleMillis : timeouts.firstTokenMillis)
         }
-        let stream = provider.startStream(run.job.request) { [weak self, weak run] event in
+        let stream = provider.startStream(request) { [weak self, weak run] event in
             guard let self, let run else { return }
             self.handle(event, of: run, attempt: attempt)
         }
@@ -348,8 +417,7 @@ final class TurnCoordinator: Sendable {
             record.servedModel = deployment.model
             record.deployment = deployment.deployment
             record.provider = config.provider.rawValue
-            record.costUSD = UsageRecord.cost(of: usage, inputPerMillion: config.inputPricePerMillion,
-                                              outputPerMillion: config.outputPricePerMillion)
+            record.costUSD = config.price.map { TurnCost.compute(usage: usage, price: $0, cached: false).totalUSD }
         }
         let firstToken = run.firstTokenAt.load(ordering: .relaxed)
         if firstToken > 0 {
@@ -360,6 +428,7 @@ final class TurnCoordinator: Sendable {
             }
         }
         self.usage.record(record)
+        if finish == .stop, error == nil { storeInCache(run, usage: usage, upstreamFinish: upstreamFinish) }
         if let next { begin(next) }
     }
 

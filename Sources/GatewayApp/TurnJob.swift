@@ -10,4 +10,6 @@ struct TurnJob: Sendable {
     let user: String
     let tenant: String
     let queuedAt: Int
+    /// Where a complete reply is stored in the response cache; nil when caching is off.
+    let cacheKey: ResponseCacheKey?
 }

@@ -47,10 +47,14 @@ public struct TokenUsage: Sendable, Equatable {
     public var outputTokens: Int
     /// True when the upstream gave no usage and the numbers come from `TokenEstimator`.
     public var estimated: Bool
-    public init(inputTokens: Int, outputTokens: Int, estimated: Bool) {
+    /// The reply came from the response cache: the counts are the original request's, and no
+    /// model was called for this turn.
+    public var cached: Bool
+    public init(inputTokens: Int, outputTokens: Int, estimated: Bool, cached: Bool = false) {
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens
         self.estimated = estimated
+        self.cached = cached
     }
 }
 

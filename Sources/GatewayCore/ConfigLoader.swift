@@ -61,11 +61,19 @@ public enum ConfigLoader {
         config.workers.queueSize = try workers.int("queue_size", default: config.workers.queueSize, range: 0...1_000_000)
 
         let llm = try ConfigSection(root.raw("llm"), path: "llm")
-        try llm.rejectUnknownKeys(allowed: ["default_model", "system_prompt", "history_messages", "retry", "models"])
+        try llm.rejectUnknownKeys(allowed: ["default_model", "system_prompt", "history_messages", "retry", "models",
+                                            "routing", "cache"])
         config.llm.defaultModel = try llm.string("default_model", default: config.llm.defaultModel)
         config.llm.systemPrompt = try llm.string("system_prompt", default: config.llm.systemPrompt)
         config.llm.historyMessages = try llm.int("history_messages", default: config.llm.historyMessages, range: 0...10_000)
         config.llm.retry = try ModelConfigParser.retry(ConfigSection(llm.raw("retry"), path: "llm.retry"))
+        config.llm.routing = try RoutingConfig.parse(ConfigSection(llm.raw("routing"), path: "llm.routing"))
+        let cache = try ConfigSection(llm.raw("cache"), path: "llm.cache")
+        try cache.rejectUnknownKeys(allowed: ["enabled", "ttl_s", "max_entries", "max_bytes"])
+        config.llm.cache.enabled = try cache.bool("enabled", default: config.llm.cache.enabled)
+        config.llm.cache.ttlSeconds = try cache.int("ttl_s", default: config.llm.cache.ttlSeconds, range: 1...(30 * 86400))
+        config.llm.cache.maxEntries = try cache.int("max_entries", default: config.llm.cache.maxEntries, range: 1...10_000_000)
+        config.llm.cache.maxBytes = try cache.int("max_bytes", default: config.llm.cache.maxBytes, range: 1024...(1 << 40))
         if llm.raw("models") != nil {
             config.llm.models = try ModelConfigParser.models(ConfigSection(llm.raw("models"), path: "llm.models"))
         }
@@ -106,6 +114,7 @@ public enum ConfigLoader {
             throw ConfigError(key: "llm.default_model", problem: "'\(config.llm.defaultModel)' is not in llm.models (\(config.llm.models.keys.sorted().joined(separator: ", ")))")
         }
         try ModelConfigParser.validate(config.llm.models)
+        try config.llm.routing.validate(knownModels: Set(config.llm.models.keys))
         guard !config.server.host.isEmpty else { throw ConfigError(key: "server.host", problem: "must not be empty") }
     }
 }

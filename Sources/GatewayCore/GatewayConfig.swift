@@ -30,6 +30,9 @@ public struct GatewayConfig: Sendable, Equatable {
         public var systemPrompt = "You are a helpful assistant."
         public var historyMessages = 40
         public var retry = RetryPolicy()
+        /// Which model a turn goes to (`llm.routing`); empty: always `defaultModel`.
+        public var routing = RoutingConfig()
+        public var cache = ResponseCacheSettings()
         public var models: [String: ModelConfig] = ["demo": ModelConfig(name: "demo", deployments: [
             DeploymentConfig(id: "demo", backend: .demo(DemoModelConfig()))])]
     }
@@ -47,5 +50,14 @@ public struct GatewayConfig: Sendable, Equatable {
     public var usage = Usage()
     public var budgets = UsageLedger.Budgets()
 
+    public init() {}
+}
+
+/// `llm.cache`: the exact response cache (memory on this node).
+public struct ResponseCacheSettings: Sendable, Equatable {
+    public var enabled = false
+    public var ttlSeconds = 3600
+    public var maxEntries = 10_000
+    public var maxBytes = 64 << 20
     public init() {}
 }

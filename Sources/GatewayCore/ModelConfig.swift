@@ -41,9 +41,8 @@ public struct DeploymentConfig: Sendable, Equatable {
     /// Requests in flight at once on this node; nil for no limit beyond the worker pool.
     public var maxConcurrency: Int?
     public var timeouts = DeploymentTimeouts()
-    /// USD per million tokens; nil when unknown (cost then shows as unknown, not as 0).
-    public var inputPricePerMillion: Double?
-    public var outputPricePerMillion: Double?
+    /// List price; nil when unknown (cost then shows as unknown, not as 0).
+    public var price: Price?
     /// Tokens the model takes in one request (prompt + reply); nil for no trimming.
     public var contextWindow: Int?
 

@@ -66,10 +66,9 @@ enum ModelConfigParser {
         timeouts.idleMillis = try section.int("idle_timeout_ms", default: timeouts.idleMillis, range: 1...3_600_000)
         timeouts.totalSeconds = try section.int("timeout_s", default: timeouts.totalSeconds, range: 1...86_400)
         deployment.timeouts = timeouts
-        let price = try ConfigSection(section.raw("price"), path: section.key("price"))
-        try price.rejectUnknownKeys(allowed: ["input_per_million", "output_per_million"])
-        deployment.inputPricePerMillion = try price.optionalDouble("input_per_million", range: 0...1_000_000)
-        deployment.outputPricePerMillion = try price.optionalDouble("output_per_million", range: 0...1_000_000)
+        if let price = section.raw("price"), price != .null {
+            deployment.price = try Price.parse(ConfigSection(price, path: section.key("price")))
+        }
         deployment.contextWindow = try section.optionalInt("context_window", range: 256...100_000_000)
         return deployment
     }

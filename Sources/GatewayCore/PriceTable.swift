@@ -17,16 +17,7 @@ public struct PriceTable: Sendable, Equatable {
     static func parse(_ section: ConfigSection) throws(ConfigError) -> PriceTable {
         var table = PriceTable()
         for deployment in section.keys {
-            let entry = try ConfigSection(section.raw(deployment), path: section.key(deployment))
-            try entry.rejectUnknownKeys(allowed: ["input_usd_per_million", "output_usd_per_million"])
-            let range = 0.0...1_000_000.0
-            guard let input = try entry.optionalDouble("input_usd_per_million", range: range) else {
-                throw ConfigError(key: entry.key("input_usd_per_million"), problem: "missing (USD per 1M input tokens)")
-            }
-            guard let output = try entry.optionalDouble("output_usd_per_million", range: range) else {
-                throw ConfigError(key: entry.key("output_usd_per_million"), problem: "missing (USD per 1M output tokens)")
-            }
-            table.prices[deployment] = Price(inputUSDPerMillion: input, outputUSDPerMillion: output)
+            table.prices[deployment] = try Price.parse(ConfigSection(section.raw(deployment), path: section.key(deployment)))
         }
         return table
     }

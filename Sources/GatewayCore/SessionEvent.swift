@@ -69,6 +69,7 @@ public struct SessionEvent: Sendable, Equatable {
             json.field("input_tokens", usage.inputTokens)
             json.field("output_tokens", usage.outputTokens)
             json.field("estimated", usage.estimated)
+            if usage.cached { json.field("cached", true) }
             json.endObject()
             json.fieldIfPresent("upstream_finish", upstreamFinish)
             if let error {

@@ -48,14 +48,6 @@ public struct UsageRecord: Sendable, Equatable {
         self.endedAt = endedAt
     }
 
-    /// USD for `usage` at the given per-million prices; nil when either price is unknown. Rounded to
-    /// nano-dollars so sums of many records do not drift in their last digits.
-    public static func cost(of usage: TokenUsage, inputPerMillion: Double?, outputPerMillion: Double?) -> Double? {
-        guard let inputPerMillion, let outputPerMillion else { return nil }
-        let raw = Double(usage.inputTokens) * inputPerMillion / 1e6 + Double(usage.outputTokens) * outputPerMillion / 1e6
-        return (raw * 1e9).rounded() / 1e9
-    }
-
     /// One JSON object (a line of the usage log).
     public func json() -> [UInt8] {
         var json = JSONWriter(capacity: 384)

@@ -190,7 +190,7 @@ final class ConfigLoaderTests: XCTestCase {
                  "models": {
                    "big": {"deployments": [
                               {"provider": "openai", "base_url": "http://a/v1", "model": "m", "max_concurrency": 4,
-                               "price": {"input_per_million": 3, "output_per_million": 15}, "context_window": 8192},
+                               "price": {"input_usd_per_million": 3, "output_usd_per_million": 15}, "context_window": 8192},
                               {"id": "big-b", "provider": "anthropic", "base_url": "http://b", "model": "claude",
                                "idle_timeout_ms": 1500, "first_token_timeout_ms": 2500}],
                            "fallbacks": ["small"]},
@@ -201,8 +201,7 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(big.deployments.map(\.provider), [.openai, .anthropic])
         XCTAssertEqual(big.fallbacks, ["small"])
         XCTAssertEqual(big.deployments[0].maxConcurrency, 4)
-        XCTAssertEqual(big.deployments[0].inputPricePerMillion, 3)
-        XCTAssertEqual(big.deployments[0].outputPricePerMillion, 15)
+        XCTAssertEqual(big.deployments[0].price, Price(inputUSDPerMillion: 3, outputUSDPerMillion: 15))
         XCTAssertEqual(big.deployments[0].contextWindow, 8192)
         XCTAssertEqual(big.deployments[1].timeouts.idleMillis, 1500)
         XCTAssertEqual(big.deployments[1].timeouts.firstTokenMillis, 2500)
@@ -222,6 +221,8 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(configError(model(#"{"provider":"demo","id":"d"}"#)),
                        ConfigError(key: "llm.models.m", problem: "deployment id 'd' is also used by model 'd'"))
         XCTAssertEqual(configError(model(#"{"provider":"demo","price":{"input":1}}"#))?.key, "llm.models.m.price.input")
+        XCTAssertEqual(configError(model(#"{"provider":"demo","price":{"input_usd_per_million":1}}"#))?.key,
+                       "llm.models.m.price.output_usd_per_million")
         XCTAssertEqual(configError(#"{"llm":{"retry":{"budget":1}}}"#)?.key, "llm.retry.budget")
     }
 

@@ -135,7 +135,7 @@ async def test_retry_budget_bounds_the_turn(gateway_factory, scripted_upstream):
 
 async def test_every_outcome_gets_a_usage_record(gateway_factory, scripted_upstream, tmp_path):
     gw = gateway_factory(config({"up": up_model(scripted_upstream, "slow:tokens=200:delay_ms=20",
-                                                price={"input_per_million": 3, "output_per_million": 15})},
+                                                price={"input_usd_per_million": 3, "output_usd_per_million": 15})},
                                 tmp=tmp_path))
     c = await WSClient.open(gw.ws_url)
     s = unique()
@@ -159,7 +159,7 @@ async def test_every_outcome_gets_a_usage_record(gateway_factory, scripted_upstr
 async def test_budget_refuses_new_turns_once_spent(gateway_factory, tmp_path):
     cfg = {"budgets": {"default_cost_per_day": 1.0, "tenants": {"tiny": 0.000001}},
            "llm": {"models": {"demo": {"provider": "demo", "tokens_per_second": 400, "tokens": 20,
-                                       "price": {"input_per_million": 10, "output_per_million": 100}}}}}
+                                       "price": {"input_usd_per_million": 10, "output_usd_per_million": 100}}}}}
     gw = gateway_factory(cfg)
     tiny = await WSClient.connect(gw.ws_url)
     welcome = await tiny.hello(tenant="tiny")
