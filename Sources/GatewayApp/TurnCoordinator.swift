@@ -27,16 +27,16 @@ final class TurnCoordinator: Sendable {
         case budgetExceeded(retryAfterMillis: Int)
     }
 
-    private let store: any SessionStore
-    private let providers: [DeploymentRef: any ChatProvider]
-    private let llm: GatewayConfig.LLM
-    private let deliver: @Sendable (Fanout) -> Void
-    private let clock: @Sendable () -> Int
-    private let usage: UsageRecorder
-    private let router: ModelRouter
+    let store: any SessionStore
+    let providers: [DeploymentRef: any ChatProvider]
+    let llm: GatewayConfig.LLM
+    let deliver: @Sendable (Fanout) -> Void
+    let clock: @Sendable () -> Int
+    let usage: UsageRecorder
+    let router: ModelRouter
     /// Routing rules or tenant overrides exist, so `turn.start` says why a model was chosen.
-    private let routes: Bool
-    private let cache: (any ResponseCache)?
+    let routes: Bool
+    let cache: (any ResponseCache)?
     private let state: Mutex<State>
 
     init(store: any SessionStore, providers: [DeploymentRef: any ChatProvider], llm: GatewayConfig.LLM,
@@ -134,39 +134,6 @@ final class TurnCoordinator: Sendable {
         for run in running { cancel(turn: run.job.turn, session: run.job.session, finish: .error, error: reason) }
     }
 
-    // MARK: - Cache
-
-    /// The key covers the model and what its first deployment is asked with; the whole context,
-    /// system prompt included, normalized (see `ResponseCacheKey`).
-    private func cacheKey(model: String, messages: [ChatMessage]) -> ResponseCacheKey {
-        var temperature: Double?
-        if case .http(_, let http)? = llm.models[model]?.deployments.first?.backend { temperature = http.temperature }
-        return ResponseCacheKey(model: model, messages: messages, maxOutputTokens: llm.models[model]?.deployments.first?.maxTokens,
-                                temperature: temperature)
-    }
-
-    /// A hit streams the stored reply at once, as one delta, and ends the turn; no worker, no cost.
-    private func serveFromCache(_ reply: CachedReply, job: TurnJob) {
-        deliver(store.appendDelta(session: job.session, turn: job.turn, text: reply.text))
-        let usage = TokenUsage(inputTokens: reply.usage.inputTokens, outputTokens: reply.usage.outputTokens,
-                               estimated: reply.usage.estimated, cached: true)
-        deliver(store.endTurn(session: job.session, turn: job.turn, finish: reply.finish, usage: usage,
-                              upstreamFinish: reply.upstreamFinish, error: nil).fanout)
-        var record = usageRecord(job, usage: usage, finish: reply.finish, error: nil)
-        record.cached = true
-        record.costUSD = 0
-        record.servedModel = job.model
-        record.provider = "cache"
-        record.timeToFirstTokenMillis = record.totalMillis
-        self.usage.record(record)
-    }
-
-    private func storeInCache(_ run: TurnRun, usage: TokenUsage, upstreamFinish: String?) {
-        guard let cache, let key = run.job.cacheKey else { return }
-        let text = store.relayedText(session: run.job.session, turn: run.job.turn)
-        _ = cache.store(CachedReply(text: text, finish: .stop, upstreamFinish: upstreamFinish, usage: usage), for: key)
-    }
-
     // MARK: - Attempts
 
     /// A worker slot is ours: set up the run and make its first attempt.
@@ -191,7 +158,7 @@ final class TurnCoordinator: Sendable {
     }
 
     /// Asks the plan what to do next and does it: start an attempt, wait, or give up.
-    private func advance(_ run: TurnRun) {
+    func advance(_ run: TurnRun) {
         let now = clock()
         enum Step { case start(DeploymentRef, Int), waited, giveUp(TurnError), gone }
         let step: Step = state.withLock { state in
@@ -289,7 +256,7 @@ final class TurnCoordinator: Sendable {
 
     /// The attempt ended in `error`. Before the first token another attempt may follow; after it,
     /// the turn ends with the error and the partial text stays in the log.
-    private func attemptFailed(_ run: TurnRun, attempt: Int, error: TurnError) {
+    func attemptFailed(_ run: TurnRun, attempt: Int, error: TurnError) {
         let now = clock()
         let retry: Bool = state.withLock { state in
             run.guarded.withLock { guarded in
@@ -312,49 +279,6 @@ final class TurnCoordinator: Sendable {
         } else {
             end(run, finish: .error, upstreamFinish: nil, error: error, onlyIfAttempt: attempt)
         }
-    }
-
-    /// First-token and idle watchdog, and the end of a backoff wait.
-    private func timerFired(_ run: TurnRun) {
-        let now = clock()
-        enum Action { case advance, none, timedOut(attempt: Int, TurnError, stream: (any ProviderStream)?) }
-        let action: Action = run.guarded.withLock { guarded in
-            switch guarded.timerPurpose {
-            case .none: return .none
-            case .backoff:
-                guarded.timerPurpose = .none
-                return .advance
-            case .watchdog:
-                guard let attempt = guarded.attempt else { return .none }
-                let timeouts = timeouts(of: attempt.deployment)
-                if run.relayedText.load(ordering: .acquiring) {
-                    let silent = now - run.lastTokenAt.load(ordering: .relaxed)
-                    guard silent >= timeouts.idleMillis else {
-                        run.timer.arm(inMillis: timeouts.idleMillis - silent)
-                        return .none
-                    }
-                    return .timedOut(attempt: attempt.id, .idleTimeout("no token for \(timeouts.idleMillis) ms"), stream: attempt.stream)
-                }
-                let waited = now - attempt.startedAt
-                guard waited >= timeouts.firstTokenMillis else {
-                    run.timer.arm(inMillis: timeouts.firstTokenMillis - waited)
-                    return .none
-                }
-                return .timedOut(attempt: attempt.id, .firstTokenTimeout("no token within \(timeouts.firstTokenMillis) ms"),
-                                 stream: attempt.stream)
-            }
-        }
-        switch action {
-        case .advance: advance(run)
-        case .none: break
-        case .timedOut(let attempt, let error, let stream):
-            stream?.cancel()
-            attemptFailed(run, attempt: attempt, error: error)
-        }
-    }
-
-    private func timeouts(of deployment: DeploymentRef) -> DeploymentTimeouts {
-        deploymentConfig(deployment)?.timeouts ?? DeploymentTimeouts()
     }
 
     // MARK: - Ending
@@ -410,24 +334,8 @@ final class TurnCoordinator: Sendable {
         let usage = ended.usage ?? estimatedUsage(input: run.job.request.messages, session: run.job.session, turn: run.job.turn)
         deliver(store.endTurn(session: run.job.session, turn: run.job.turn, finish: finish, usage: usage,
                               upstreamFinish: upstreamFinish, error: error).fanout)
-        var record = usageRecord(run.job, usage: usage, finish: finish, error: error)
-        record.attempts = ended.attempts
-        record.queueWaitMillis = max(0, ended.workerStartedAt - run.job.queuedAt)
-        if let deployment = ended.deployment, let config = deploymentConfig(deployment) {
-            record.servedModel = deployment.model
-            record.deployment = deployment.deployment
-            record.provider = config.provider.rawValue
-            record.costUSD = config.price.map { TurnCost.compute(usage: usage, price: $0, cached: false).totalUSD }
-        }
-        let firstToken = run.firstTokenAt.load(ordering: .relaxed)
-        if firstToken > 0 {
-            record.timeToFirstTokenMillis = firstToken - run.job.queuedAt
-            let streamingMillis = run.lastTokenAt.load(ordering: .relaxed) - firstToken
-            if streamingMillis >= 100, usage.outputTokens > 1 {
-                record.tokensPerSecond = Double(usage.outputTokens - 1) * 1000 / Double(streamingMillis)
-            }
-        }
-        self.usage.record(record)
+        recordUsage(of: run, usage: usage, finish: finish, error: error, deployment: ended.deployment,
+                    attempts: ended.attempts, workerStartedAt: ended.workerStartedAt)
         if finish == .stop, error == nil { storeInCache(run, usage: usage, upstreamFinish: upstreamFinish) }
         if let next { begin(next) }
     }
@@ -439,20 +347,6 @@ final class TurnCoordinator: Sendable {
         var record = usageRecord(job, usage: usage, finish: finish, error: error)
         record.queueWaitMillis = record.totalMillis
         self.usage.record(record)
-    }
-
-    /// The record's common part; `totalMillis` runs to now.
-    private func usageRecord(_ job: TurnJob, usage: TokenUsage, finish: TurnFinish, error: TurnError?) -> UsageRecord {
-        let now = clock()
-        var record = UsageRecord(session: job.session, turn: job.turn, user: job.user, tenant: job.tenant, model: job.model,
-                                 usage: usage, finish: finish, endedAt: now)
-        record.errorCode = error?.code
-        record.totalMillis = max(0, now - job.queuedAt)
-        return record
-    }
-
-    private func deploymentConfig(_ deployment: DeploymentRef) -> DeploymentConfig? {
-        llm.models[deployment.model]?.deployments.first { $0.id == deployment.deployment }
     }
 
     private func estimatedUsage(input: [ChatMessage], session: String, turn: String) -> TokenUsage {
