@@ -42,10 +42,7 @@ public struct AnthropicRequestBuilder: Sendable {
     /// `base` is e.g. `https://api.anthropic.com` or `http://127.0.0.1:8081` (trailing slashes and
     /// a trailing `/v1` are fine).
     public static func messagesURL(base: String) -> String {
-        var trimmed = Substring(base)
-        while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
-        if trimmed.hasSuffix("/v1") { trimmed = trimmed.dropLast(3) }
-        return trimmed + "/v1/messages"
+        UpstreamRequestParts.trimmed(base, dropping: "/v1") + "/v1/messages"
     }
 
     /// JSON body: model, `max_tokens` (the smaller of the two caps, else `defaultMaxTokens`),
@@ -53,32 +50,19 @@ public struct AnthropicRequestBuilder: Sendable {
     /// `temperature` when configured.
     public func body(for request: ChatRequest) -> [UInt8] {
         let conversation = Self.conversation(of: request.messages)
-        let caps = [maxTokens, request.maxOutputTokens].compactMap { $0 }
         let body = Body(model: model,
-                        maxTokens: caps.min() ?? Self.defaultMaxTokens,
+                        maxTokens: UpstreamRequestParts.outputCap(maxTokens, request.maxOutputTokens) ?? Self.defaultMaxTokens,
                         stream: true,
                         system: conversation.system,
                         messages: conversation.messages.map { Body.Message(role: $0.role.rawValue, content: $0.content) },
                         temperature: temperature)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding strings, ints and bools cannot fail.
-        return Array((try? encoder.encode(body)) ?? Data())
+        return UpstreamRequestParts.json(body)
     }
 
-    /// Request headers, in order. `Expect:` is sent empty so curl never waits for `100 Continue`
-    /// on larger bodies (servers such as llama.cpp do not answer it).
+    /// Request headers, in order; the API version always, `x-api-key` when there is a key.
     public func headers() -> [(name: String, value: String)] {
-        var headers: [(name: String, value: String)] = [
-            ("content-type", "application/json"),
-            ("accept", "text/event-stream"),
-            ("anthropic-version", Self.apiVersion),
-            ("Expect", ""),
-        ]
-        if let apiKey, !apiKey.isEmpty {
-            headers.append(("x-api-key", apiKey))
-        }
-        return headers
+        UpstreamRequestParts.headers(accept: "text/event-stream", extra: [("anthropic-version", Self.apiVersion)],
+                                     credential: apiKey.flatMap { $0.isEmpty ? nil : ("x-api-key", $0) })
     }
 
     /// The gateway's messages as the Messages API accepts them:

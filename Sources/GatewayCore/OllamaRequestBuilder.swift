@@ -29,38 +29,25 @@ public struct OllamaRequestBuilder: Sendable {
 
     /// `base` is e.g. `http://127.0.0.1:11434` (trailing slashes and a trailing `/api` are fine).
     public static func chatURL(base: String) -> String {
-        var trimmed = Substring(base)
-        while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
-        if trimmed.hasSuffix("/api") { trimmed = trimmed.dropLast(4) }
-        return trimmed + "/api/chat"
+        UpstreamRequestParts.trimmed(base, dropping: "/api") + "/api/chat"
     }
 
     /// JSON body: model, messages, `stream: true`, and `options` (`num_predict`: the smaller cap;
     /// `temperature`) when any of them is set.
     public func body(for request: ChatRequest) -> [UInt8] {
-        let caps = [maxTokens, request.maxOutputTokens].compactMap { $0 }
-        let options = Body.Options(numPredict: caps.min(), temperature: temperature)
+        let options = Body.Options(numPredict: UpstreamRequestParts.outputCap(maxTokens, request.maxOutputTokens),
+                                   temperature: temperature)
         let body = Body(model: model,
                         messages: request.messages.map { Body.Message(role: $0.role.rawValue, content: $0.content) },
                         stream: true,
                         options: options.isEmpty ? nil : options)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding strings, ints and bools cannot fail.
-        return Array((try? encoder.encode(body)) ?? Data())
+        return UpstreamRequestParts.json(body)
     }
 
-    /// Request headers, in order. `Expect:` is sent empty so curl never waits for `100 Continue`.
+    /// Request headers, in order; a bearer token when there is a key (Ollama behind a proxy).
     public func headers() -> [(name: String, value: String)] {
-        var headers: [(name: String, value: String)] = [
-            ("Content-Type", "application/json"),
-            ("Accept", "application/x-ndjson"),
-            ("Expect", ""),
-        ]
-        if let apiKey, !apiKey.isEmpty {
-            headers.append(("Authorization", "Bearer \(apiKey)"))
-        }
-        return headers
+        UpstreamRequestParts.headers(accept: "application/x-ndjson",
+                                     credential: apiKey.flatMap { $0.isEmpty ? nil : ("Authorization", "Bearer \($0)") })
     }
 }
 

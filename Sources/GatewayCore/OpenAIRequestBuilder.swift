@@ -20,40 +20,26 @@ public struct OpenAIRequestBuilder: Sendable {
 
     /// `base` is e.g. `http://127.0.0.1:8081/v1` (a trailing slash is fine).
     public static func completionsURL(base: String) -> String {
-        var trimmed = Substring(base)
-        while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
-        return trimmed + "/chat/completions"
+        UpstreamRequestParts.trimmed(base) + "/chat/completions"
     }
 
     /// JSON body: model, messages, `stream: true`, `stream_options.include_usage` (so the usage
     /// chunk arrives before `[DONE]`), `max_tokens` when either cap is set (the smaller wins) and
     /// `temperature` when configured.
     public func body(for request: ChatRequest) -> [UInt8] {
-        let caps = [maxTokens, request.maxOutputTokens].compactMap { $0 }
         let body = Body(model: model,
                         messages: request.messages.map { Body.Message(role: $0.role.rawValue, content: $0.content) },
                         stream: true,
                         streamOptions: .init(includeUsage: true),
-                        maxTokens: caps.min(),
+                        maxTokens: UpstreamRequestParts.outputCap(maxTokens, request.maxOutputTokens),
                         temperature: temperature)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding strings, ints and bools cannot fail.
-        return Array((try? encoder.encode(body)) ?? Data())
+        return UpstreamRequestParts.json(body)
     }
 
-    /// Request headers, in order. `Expect:` is sent empty so curl never waits for `100 Continue`
-    /// on larger bodies (servers such as llama.cpp do not answer it).
+    /// Request headers, in order; a bearer token when there is a key.
     public func headers() -> [(name: String, value: String)] {
-        var headers: [(name: String, value: String)] = [
-            ("Content-Type", "application/json"),
-            ("Accept", "text/event-stream"),
-            ("Expect", ""),
-        ]
-        if let apiKey, !apiKey.isEmpty {
-            headers.append(("Authorization", "Bearer \(apiKey)"))
-        }
-        return headers
+        UpstreamRequestParts.headers(accept: "text/event-stream",
+                                     credential: apiKey.flatMap { $0.isEmpty ? nil : ("Authorization", "Bearer \($0)") })
     }
 }
 

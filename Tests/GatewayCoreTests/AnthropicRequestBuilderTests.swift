@@ -115,7 +115,7 @@ final class AnthropicRequestBuilderTests: XCTestCase {
 
     func testHeaders() {
         let lines = { (builder: AnthropicRequestBuilder) in builder.headers().map { "\($0.name): \($0.value)" } }
-        let base = ["content-type: application/json", "accept: text/event-stream", "anthropic-version: 2023-06-01", "Expect: "]
+        let base = ["Content-Type: application/json", "Accept: text/event-stream", "anthropic-version: 2023-06-01", "Expect: "]
         XCTAssertEqual(lines(AnthropicRequestBuilder(model: "m")), base)
         XCTAssertEqual(lines(AnthropicRequestBuilder(model: "m", apiKey: "")), base)
         XCTAssertEqual(lines(AnthropicRequestBuilder(model: "m", apiKey: "sk-ant-1")), base + ["x-api-key: sk-ant-1"])
