@@ -518,5 +518,16 @@ def turn_text(events: list[dict], turn: str | None = None) -> str:
                    if ev["type"] == "turn.delta" and (turn is None or ev["turn"] == turn))
 
 
+def usage_lines(directory: Path, count: int, timeout: float = 5.0) -> list[dict]:
+    """The records of `directory/usage.jsonl` (config `usage.log_path`), once there are `count` (or after `timeout`)."""
+    path = directory / "usage.jsonl"
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        if len(lines) >= count or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.02)
+
+
 def unique(prefix: str = "s") -> str:
     return f"{prefix}-{os.getpid()}-{time.monotonic_ns()}"

@@ -4,21 +4,8 @@ model's context window instead of failing."""
 
 from __future__ import annotations
 
-import json
-import time
-from pathlib import Path
 
-from harness import WSClient, is_event, turn_text, unique
-
-
-def usage_lines(tmp: Path, count: int, timeout: float = 5.0) -> list[dict]:
-    path = tmp / "usage.jsonl"
-    deadline = time.monotonic() + timeout
-    while True:
-        lines = [json.loads(l) for l in path.read_text().splitlines()] if path.exists() else []
-        if len(lines) >= count or time.monotonic() > deadline:
-            return lines
-        time.sleep(0.02)
+from harness import usage_lines, WSClient, is_event, turn_text, unique
 
 
 async def turn(c: WSClient, s: str, mid: str, text: str) -> list[dict]:

@@ -4,11 +4,10 @@ and per-tenant budgets."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
-from harness import WSClient, is_event, turn_text, unique
+from harness import usage_lines, WSClient, is_event, turn_text, unique
 
 FAST_RETRY = {"budget_ms": 5000, "attempts_per_deployment": 2, "backoff_base_ms": 20, "backoff_max_ms": 50,
               "max_retry_after_ms": 1000, "cooldown_ms": 3000}
@@ -26,16 +25,6 @@ def config(models: dict, default: str = "up", tmp: Path | None = None, **llm) ->
     if tmp is not None:
         cfg["usage"] = {"log_path": str(tmp / "usage.jsonl")}
     return cfg
-
-
-def usage_lines(tmp: Path, count: int, timeout: float = 5.0) -> list[dict]:
-    path = tmp / "usage.jsonl"
-    deadline = time.monotonic() + timeout
-    while True:
-        lines = [json.loads(l) for l in path.read_text().splitlines()] if path.exists() else []
-        if len(lines) >= count or time.monotonic() > deadline:
-            return lines
-        time.sleep(0.02)
 
 
 async def one_turn(gw, text: str, timeout: float = 10.0):
