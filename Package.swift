@@ -12,6 +12,7 @@ let package = Package(
         // System libraries from Debian: module map + one header each, linked through pkg-config.
         .systemLibrary(name: "CWebSockets", pkgConfig: "libwebsockets", providers: [.apt(["libwebsockets-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         // What Swift cannot call directly: macro values and typed wrappers of variadic functions.
         .target(name: "CGatewayShims", dependencies: ["CWebSockets", "CCurl"]),
 
@@ -21,6 +22,8 @@ let package = Package(
         .target(name: "GatewayWebSocket", dependencies: ["GatewayCore", "CWebSockets", "CGatewayShims"]),
         // libcurl multi loop and the HTTP providers; the only module that imports libcurl.
         .target(name: "GatewayLLM", dependencies: ["GatewayCore", "CCurl", "CGatewayShims"]),
+        // hiredis command and pub/sub connections, each on its own thread; the only module that imports hiredis.
+        .target(name: "GatewayRedis", dependencies: ["CHiredis"]),
         // Wiring, lifecycle, signals.
         .target(name: "GatewayApp", dependencies: ["GatewayCore", "GatewayWebSocket", "GatewayLLM"]),
         .executableTarget(name: "chat-gateway", dependencies: ["GatewayApp"]),
