@@ -3,9 +3,7 @@ import Foundation
 /// The grammar of `RedisEndpoint(url:)`, kept apart so the endpoint type stays a plain value.
 enum RedisURLParser {
     static func parse(_ url: String) throws(RedisEndpointError) -> RedisEndpoint {
-        guard let schemeEnd = url.range(of: "://") else {
-            throw .unsupportedScheme(url.contains(":") ? String(url.prefix { $0 != ":" }) : "")
-        }
+        guard let schemeEnd = url.range(of: "://") else { throw .unsupportedScheme("") }
         let scheme = url[..<schemeEnd.lowerBound].lowercased()
         let rest = url[schemeEnd.upperBound...]
         guard !rest.contains("?"), !rest.contains("#") else { throw .unexpectedQuery }
