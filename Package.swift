@@ -36,6 +36,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "GatewayLLMTests", dependencies: ["GatewayLLM", "GatewayCore"]),
         .testTarget(name: "GatewayWebSocketTests", dependencies: ["GatewayWebSocket", "GatewayCore"]),
+        .testTarget(name: "GatewayRedisTests", dependencies: ["GatewayRedis"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,7 +2,7 @@
 # Installs what building and testing need on Debian 12, skipping whatever is already there, so that
 # `make run` and `make test` work on a fresh machine and cost nothing on a prepared one.
 #   scripts/install-deps.sh          build and run deps
-#   scripts/install-deps.sh --test   also test deps (chromium, python test packages)
+#   scripts/install-deps.sh --test   also test deps (chromium, redis-server, python test packages)
 set -euo pipefail
 
 want_test=0
@@ -10,7 +10,8 @@ want_test=0
 
 packages=(pkg-config libwebsockets-dev libssl-dev libcurl4-openssl-dev libhiredis-dev)
 if [ "$want_test" = 1 ]; then
-  packages+=(chromium cmake g++ make curl python3-venv)
+  # redis-server (with redis-cli): GatewayRedisTests start their own servers.
+  packages+=(chromium cmake g++ make curl python3-venv redis-server)
 fi
 
 missing=()
