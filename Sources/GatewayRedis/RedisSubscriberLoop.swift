@@ -3,7 +3,8 @@
 ///
 /// Every new connection subscribes to the whole current set; after a reconnect, once Redis has
 /// confirmed all of it, `.resubscribed` is reported. A PING goes out `pingInterval` after the
-/// last PONG, and a PONG later than `pingTimeout` drops the connection as dead.
+/// last PONG; `pingTimeout` without a single byte from the server after it drops the
+/// connection as dead.
 final class RedisSubscriberLoop {
     private let connector: RedisConnector
     private let options: RedisSubscriberOptions
@@ -78,7 +79,12 @@ final class RedisSubscriberLoop {
                 if ready.woken { inbox.wakeup.drain() }
                 if ready.readable {
                     try connection.receive()
-                    while let reply = try connection.nextReply() { try handle(reply) }
+                    while let reply = try connection.nextReply() {
+                        try handle(reply)
+                        // The link is alive and the PONG is queued behind this reply: a slow
+                        // reader under a flood of messages is not a dead link.
+                        if pongDeadline != nil { pongDeadline = .now + options.pingTimeout }
+                    }
                 }
                 if let pongDeadline, ContinuousClock.now >= pongDeadline {
                     throw .connectionLost("no PONG within \(options.pingTimeout): the link is dead")

@@ -2,8 +2,9 @@
 ///
 /// A subscriber only listens, so a server that stopped answering (paused, wedged, a link that
 /// died without a FIN) would look like a quiet channel forever. It sends PING every
-/// `pingInterval` (allowed in pub/sub mode) and drops the connection when the PONG is not back
-/// within `pingTimeout`: a dead link is noticed within about the sum of the two.
+/// `pingInterval` after the last PONG (PING is allowed in pub/sub mode) and drops the
+/// connection when nothing at all arrives within `pingTimeout` of the PING (messages ahead of the
+/// PONG count: they prove the link alive). A dead link is noticed within about the sum of the two.
 public struct RedisSubscriberOptions: Sendable, Hashable {
     /// For one attempt: connect, AUTH, SELECT and PING.
     public var connectTimeout: Duration
