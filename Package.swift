@@ -24,12 +24,16 @@ let package = Package(
         .target(name: "GatewayLLM", dependencies: ["GatewayCore", "CCurl", "CGatewayShims"]),
         // hiredis command and pub/sub connections, each on its own thread; the only module that imports hiredis.
         .target(name: "GatewayRedis", dependencies: ["CHiredis"]),
+        // libwebsockets client pool for the load generator; the only other module that imports
+        // libwebsockets (kept apart so the gateway's server module carries no bench code).
+        .target(name: "GatewayWSClient", dependencies: ["CWebSockets", "CGatewayShims"]),
         // Wiring, lifecycle, signals.
         .target(name: "GatewayApp", dependencies: ["GatewayCore", "GatewayWebSocket", "GatewayLLM"]),
         .executableTarget(name: "chat-gateway", dependencies: ["GatewayApp"]),
 
-        // Benchmarks: scenarios in GatewayBench, argument parsing in chat-bench. Pure core only.
-        .target(name: "GatewayBench", dependencies: ["GatewayCore"]),
+        // Benchmarks: scenarios in GatewayBench, argument parsing in chat-bench. No C of their own:
+        // the wire goes through GatewayWSClient.
+        .target(name: "GatewayBench", dependencies: ["GatewayCore", "GatewayWSClient"]),
         .executableTarget(name: "chat-bench", dependencies: ["GatewayBench"]),
 
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"],
@@ -37,6 +41,8 @@ let package = Package(
         .testTarget(name: "GatewayLLMTests", dependencies: ["GatewayLLM", "GatewayCore"]),
         .testTarget(name: "GatewayWebSocketTests", dependencies: ["GatewayWebSocket", "GatewayCore"]),
         .testTarget(name: "GatewayRedisTests", dependencies: ["GatewayRedis"]),
+        // The client pool against the gateway's own server over loopback.
+        .testTarget(name: "GatewayWSClientTests", dependencies: ["GatewayWSClient", "GatewayWebSocket", "GatewayCore"]),
     ],
     swiftLanguageModes: [.v6]
 )
