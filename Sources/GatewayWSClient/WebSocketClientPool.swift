@@ -56,6 +56,9 @@ public final class WebSocketClientPool: @unchecked Sendable {
 
     public var counters: ClientCounters { loop.counters.snapshot }
 
+    /// The libwebsockets version this process runs, for benchmark reports.
+    public static var libraryVersion: String { String(cString: lws_get_library_version()) }
+
     /// Any thread: send these frames, each on its connection, in order. Frames for connections
     /// that are not open (yet, or any more) are dropped.
     public func send(_ frames: [(connection: Int, frame: [UInt8])]) {

@@ -1,3 +1,4 @@
+@preconcurrency import Glibc
 import Foundation
 import GatewayBench
 
@@ -10,6 +11,25 @@ scenarios:
                 --workload PATH  conversations (default bench/workloads/support-conversations.json)
                 --config PATH    models, prices, routing, cache (default bench/cost-replay.json)
                 --out DIR        where cost-replay-<date>.json goes (default bench/results)
+  idle          open N connections (hello + join), hold them; gateway RSS per connection, connect rate
+                --connections N[,N...]  one run per N, each on a fresh gateway (default 1000)
+                --subscribers K         K connections per session (default 1: a session each)
+                --hold-seconds S        how long they are held before measuring (default 2)
+  fanout        S sessions x K subscribers; one per session sends a message, the demo model streams;
+                frames/s, tokens/s, event latency p50/p99/p99.9, gateway CPU and RSS
+                --sessions S               (default 10)
+                --subscribers K            per session (default 10)
+                --tokens-per-second R[,R]  demo model rate; one run per rate (default 20)
+                --tokens T | --seconds D   turn length in tokens, or D seconds at each rate (default 60 tokens)
+                --latency-target-ms MS     p99 bound for the saturation point of a sweep (default 50)
+
+options of idle and fanout:
+  --processes P      client processes, each on its own 127.0.x.y source address (default: one per 15,000 connections)
+  --connect-rate N   connection attempts per second over all processes (default 0: as fast as --max-pending allows)
+  --max-pending N    connection attempts in flight per process (default 256)
+  --gateway PATH     chat-gateway to start for each run (default: next to chat-bench)
+  --url URL --pid N  measure a running gateway instead (ws://127.0.0.1:PORT/v1/ws and its pid)
+  --out DIR          where <scenario>-<date>.json goes (default bench/results)
 
 Exit status: 0 done, 1 the scenario failed, 2 bad arguments.
 """
@@ -22,31 +42,30 @@ func fail(_ message: String, status: Int32) -> Never {
 var arguments = Array(CommandLine.arguments.dropFirst())
 guard let scenario = arguments.first else { fail("no scenario given\n\n\(usage)", status: 2) }
 arguments.removeFirst()
-if scenario == "--help" || scenario == "-h" {
+if scenario == "--help" || scenario == "-h" || arguments.contains("--help") || arguments.contains("-h") {
     print(usage)
     exit(0)
 }
+// stdout may be a pipe read line by line (make, the smoke test): do not hold lines back.
+setvbuf(stdout, nil, _IOLBF, 0)
 
-switch scenario {
-case "cost-replay":
-    var options = CostReplayCommand.Options()
-    while let flag = arguments.first {
-        arguments.removeFirst()
-        if flag == "--help" || flag == "-h" { print(usage); exit(0) }
-        guard let value = arguments.first else { fail("\(flag) needs a value", status: 2) }
-        arguments.removeFirst()
-        switch flag {
-        case "--workload": options.workloadPath = value
-        case "--config": options.configPath = value
-        case "--out": options.outputDirectory = value
-        default: fail("unknown option \(flag) for cost-replay\n\n\(usage)", status: 2)
-        }
+do {
+    switch scenario {
+    case BenchWorker.command:
+        guard arguments.count == 1 else { fail("\(BenchWorker.command) takes one plan argument", status: 2) }
+        exit(BenchWorker.run(planJSON: arguments[0]))
+    case "cost-replay":
+        let options = try ScenarioArguments.costReplay(arguments)
+        do { try CostReplayCommand.run(options) { print($0) } } catch { fail("\(error)", status: 1) }
+    case "idle":
+        let options = try ScenarioArguments.idle(arguments)
+        do { try IdleCommand.run(options) { print($0) } } catch { fail("\(error)", status: 1) }
+    case "fanout":
+        let options = try ScenarioArguments.fanout(arguments)
+        do { try FanoutCommand.run(options) { print($0) } } catch { fail("\(error)", status: 1) }
+    default:
+        fail("unknown scenario '\(scenario)'\n\n\(usage)", status: 2)
     }
-    do {
-        try CostReplayCommand.run(options) { print($0) }
-    } catch {
-        fail("\(error)", status: 1)
-    }
-default:
-    fail("unknown scenario '\(scenario)'\n\n\(usage)", status: 2)
+} catch {
+    fail("\(error)\n\n\(usage)", status: 2)
 }

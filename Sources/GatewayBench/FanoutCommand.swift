@@ -1,0 +1,106 @@
+import Foundation
+
+/// `chat-bench fanout`: S sessions x K subscribers; the first subscriber of each session sends a
+/// message and the gateway's demo model streams the reply at R tokens/s to all K. Reports what was
+/// delivered (frames/s, tokens/s: a merged delta counts for every token it covers), the event
+/// latency (`now - ts`), the gateway's CPU and RSS, and checks every subscriber got every token.
+/// Several rates in one invocation are a sweep, each on a fresh gateway; the saturation point is
+/// the highest rate whose p99 stayed under the latency target with every subscriber complete.
+public enum FanoutCommand {
+    public struct Options: Sendable {
+        public var sessions = 10
+        public var subscribersPerSession = 10
+        public var tokensPerSecond: [Double] = [20]
+        /// Turn length; nil: `seconds` x rate, or 60 when neither is given.
+        public var tokens: Int?
+        public var seconds: Double?
+        public var latencyTargetMilliseconds = 50.0
+        public var load = LoadOptions()
+        public init() {}
+
+        func tokens(at rate: Double) -> Int {
+            tokens ?? seconds.map { max(1, Int(($0 * rate).rounded())) } ?? 60
+        }
+    }
+
+    @discardableResult
+    public static func run(_ options: Options, print report: (String) -> Void) throws -> String {
+        if options.load.url == nil {
+            // Streams queue behind the worker pool otherwise; the gateway's limit is 10,000.
+            guard options.sessions <= 10_000 else { throw BenchError("--sessions: at most 10,000 (workers.concurrency)") }
+        }
+        var measurements: [FanoutMeasurement] = []
+        for (run, rate) in options.tokensPerSecond.enumerated() {
+            report("fanout: \(options.sessions) x \(options.subscribersPerSession) at \(rate) tokens/s, \(options.tokens(at: rate)) tokens...")
+            measurements.append(try measure(rate: rate, run: run, options: options))
+        }
+        let saturation = measurements
+            .filter { $0.everySubscriberComplete && ($0.latencyMilliseconds(0.99) ?? .infinity) <= options.latencyTargetMilliseconds }
+            .map(\.tokensPerSecond).max()
+        var lines = ["fanout: event latency is now - ts (ts is whole ms: each value reads 0-1 ms high)", "",
+                     FanoutMeasurement.markdownHeader] + measurements.map(\.markdownRow)
+        if measurements.count > 1 {
+            lines.append("")
+            lines.append("saturation (highest rate with p99 <= \(options.latencyTargetMilliseconds) ms, every subscriber complete): "
+                         + (saturation.map { "\($0) tokens/s per session" } ?? "none of the rates"))
+        }
+        report(lines.joined(separator: "\n"))
+        var json: [String: Any] = [
+            "scenario": "fanout",
+            "date": ResultsFile.utcDate(),
+            "machine": ResultsFile.machine,
+            "gateway": options.load.url ?? "started by chat-bench",
+            "latency_target_ms": options.latencyTargetMilliseconds,
+            "runs": measurements.map(\.json),
+        ]
+        json["saturation_tokens_per_second"] = saturation
+        let path = try ResultsFile.write(json, scenario: "fanout", directory: options.load.outputDirectory)
+        report("\nwrote \(path)")
+        return path
+    }
+
+    static func measure(rate: Double, run: Int, options: Options) throws -> FanoutMeasurement {
+        let tokens = options.tokens(at: rate)
+        let connections = options.sessions * options.subscribersPerSession
+        let processes = options.load.processes ?? 1
+        try options.load.checkFileLimits(connections: connections, processes: processes,
+                                         launchingGateway: options.load.url == nil)
+        let gateway = try options.load.gateway { launch in
+            launch.tokensPerSecond = rate
+            launch.tokensPerTurn = tokens
+            launch.concurrentTurns = options.sessions
+            launch.maxEvents = max(4096, tokens + 64)
+        }
+        defer { gateway.stop() }
+
+        let plan = ChatLoadPlan(sessionPrefix: "fanout-\(getpid())-\(run)", totalConnections: connections,
+                                subscribersPerSession: options.subscribersPerSession, sendsTurns: true)
+        let readyTimeout = 30 + Double(connections) / 500
+        let turnTimeout = Double(tokens) / rate + 30
+        let template = WorkerPlan(host: gateway.host, port: gateway.port, path: gateway.path, load: plan,
+                                  connectsPerSecond: options.load.connectsPerSecond,
+                                  maxPendingConnects: options.load.maxPendingConnects,
+                                  expectedTokensPerTurn: gateway.isLaunchedHere ? tokens : nil,
+                                  readyTimeoutSeconds: readyTimeout, turnTimeoutSeconds: turnTimeout)
+        let fleet = try WorkerFleet(plan: plan, processes: processes, template: template, run: run)
+        do {
+            _ = try fleet.awaitAll("ready", as: WorkerStatus.self, timeoutSeconds: readyTimeout + 10)
+            let clientsStart = fleet.samples()
+            let start = try gateway.sample()
+            let goMilliseconds = WallClock.milliseconds()
+            fleet.broadcast("go")
+            _ = try fleet.awaitAll("done", as: WorkerStatus.self, timeoutSeconds: turnTimeout + 10)
+            let end = try gateway.sample()
+            let clientsEnd = fleet.samples()
+            let tally = try fleet.finish(timeoutSeconds: 30)
+            let clientCPU = zip(clientsStart, clientsEnd).reduce(0) { $0 + $1.1.cpuSeconds - $1.0.cpuSeconds }
+            let seconds = Double((tally.lastEventMilliseconds ?? goMilliseconds) - goMilliseconds) / 1000
+            return FanoutMeasurement(sessions: options.sessions, subscribersPerSession: options.subscribersPerSession,
+                                     tokensPerSecond: rate, tokensPerTurn: tokens, processes: processes, tally: tally,
+                                     seconds: seconds, gatewayStart: start, gatewayEnd: end, clientCPUSeconds: clientCPU)
+        } catch {
+            fleet.abandon()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+
+/// One fan-out run: S sessions x K subscribers, one turn per session at a given token rate.
+struct FanoutMeasurement {
+    var sessions: Int
+    var subscribersPerSession: Int
+    var tokensPerSecond: Double
+    var tokensPerTurn: Int
+    var processes: Int
+    var tally: ChatLoadTally
+    /// From `go` (messages sent) to the last event received, in seconds.
+    var seconds: Double
+    var gatewayStart: ProcessSample
+    var gatewayEnd: ProcessSample
+    /// Summed over the client processes (the load generator's own cost).
+    var clientCPUSeconds: Double
+
+    var subscribers: Int { sessions * subscribersPerSession }
+    /// What the model produces for all subscribers together: tokens/s if nothing were merged or lost.
+    var offeredTokensPerSecond: Double { Double(subscribers) * tokensPerSecond }
+    var framesPerSecond: Double { seconds > 0 ? Double(tally.frames) / seconds : 0 }
+    var tokensPerSecondDelivered: Double { seconds > 0 ? Double(tally.tokens) / seconds : 0 }
+    var gatewayCores: Double { ProcessSample.coreShare(from: gatewayStart, to: gatewayEnd) }
+    var clientCores: Double {
+        let wall = gatewayEnd.takenAt - gatewayStart.takenAt
+        return wall > 0 ? clientCPUSeconds / wall : 0
+    }
+    var everySubscriberComplete: Bool { tally.completeSubscribers == subscribers }
+
+    func latencyMilliseconds(_ quantile: Double) -> Double? { tally.latency.percentile(quantile).map { Double($0) / 1000 } }
+
+    var json: [String: Any] {
+        var entry: [String: Any] = [
+            "sessions": sessions,
+            "subscribers_per_session": subscribersPerSession,
+            "subscribers": subscribers,
+            "tokens_per_second_per_session": tokensPerSecond,
+            "tokens_per_turn": tokensPerTurn,
+            "client_processes": processes,
+            "joined": tally.joined,
+            "failed": tally.failed,
+            "closed_early": tally.closedEarly,
+            "seconds": seconds,
+            "frames": tally.frames,
+            "merged_frames": tally.mergedFrames,
+            "tokens_delivered": tally.tokens,
+            "tokens_reported": tally.reportedTokens,
+            "turn_ends": tally.turnEnds,
+            "complete_subscribers": tally.completeSubscribers,
+            "every_subscriber_complete": everySubscriberComplete,
+            "gaps": tally.gaps,
+            "duplicates": tally.duplicates,
+            "errors": tally.errors,
+            "offered_tokens_per_second": offeredTokensPerSecond,
+            "frames_per_second": framesPerSecond,
+            "tokens_per_second": tokensPerSecondDelivered,
+            "latency_events": tally.latency.count,
+            "gateway_cpu_cores": gatewayCores,
+            "gateway_cpu_seconds": gatewayEnd.cpuSeconds - gatewayStart.cpuSeconds,
+            "gateway_rss_start_kb": gatewayStart.residentKilobytes,
+            "gateway_rss_end_kb": gatewayEnd.residentKilobytes,
+            "client_cpu_cores": clientCores,
+        ]
+        // JSON null where nothing was measured.
+        func number(_ value: Double?) -> Any { value ?? NSNull() }
+        entry["latency_ms"] = [
+            "p50": number(latencyMilliseconds(0.5)), "p99": number(latencyMilliseconds(0.99)),
+            "p99_9": number(latencyMilliseconds(0.999)),
+            "max": number(tally.latency.count > 0 ? Double(tally.latency.max) / 1000 : nil),
+            "mean": number(tally.latency.mean.map { $0 / 1000 }),
+        ]
+        entry["first_failure"] = tally.firstFailure
+        return entry
+    }
+
+    var markdownRow: String {
+        func ms(_ quantile: Double) -> String { latencyMilliseconds(quantile).map { String(format: "%.1f", $0) } ?? "-" }
+        return "| \(sessions)x\(subscribersPerSession) | \(format(tokensPerSecond)) | \(tokensPerTurn) | "
+            + "\(String(format: "%.0f", offeredTokensPerSecond)) | \(String(format: "%.0f", framesPerSecond)) | "
+            + "\(String(format: "%.0f", tokensPerSecondDelivered)) | \(tally.mergedFrames) | "
+            + "\(ms(0.5)) | \(ms(0.99)) | \(ms(0.999)) | \(String(format: "%.0f %%", gatewayCores * 100)) | "
+            + "\(gatewayEnd.residentKilobytes) | \(String(format: "%.0f %%", clientCores * 100)) | "
+            + "\(tally.completeSubscribers)/\(subscribers) |"
+    }
+
+    static let markdownHeader = """
+        | sessions x subs | tok/s/session | tokens | offered tok/s | frames/s | tokens/s | merged frames | p50 ms | p99 ms | p99.9 ms | gateway CPU | gateway RSS KiB | client CPU | complete |
+        |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+        """
+
+    private func format(_ value: Double) -> String { value == value.rounded() ? String(Int(value)) : String(value) }
+}

@@ -1,0 +1,131 @@
+import Foundation
+@preconcurrency import Glibc
+
+/// The gateway a load run measures: a `chat-gateway` that chat-bench starts itself with a temporary
+/// config (a free loopback port, no static files, the demo model at the run's rate, enough
+/// workers for every session to stream at once), or one already running, given by URL and pid.
+final class GatewayUnderTest {
+    /// What a started gateway is configured with.
+    struct Launch {
+        var binary: String
+        var tokensPerSecond: Double = 20
+        var tokensPerTurn = 60
+        /// Turns streaming at once (`workers.concurrency`) and waiting (`workers.queue_size`).
+        var concurrentTurns = 16
+        /// Retained events per session (`sessions.max_events`): more than a turn has, so nobody
+        /// gets a snapshot.
+        var maxEvents = 4096
+    }
+
+    let host: String
+    let port: Int
+    let path: String
+    let pid: Int32
+    private let process: Process?
+    private let directory: URL?
+
+    private init(host: String, port: Int, path: String, pid: Int32, process: Process?, directory: URL?) {
+        self.host = host
+        self.port = port
+        self.path = path
+        self.pid = pid
+        self.process = process
+        self.directory = directory
+    }
+
+    var url: String { "ws://\(host):\(port)\(path)" }
+    var isLaunchedHere: Bool { process != nil }
+
+    static func launch(_ launch: Launch) throws -> GatewayUnderTest {
+        guard FileManager.default.isExecutableFile(atPath: launch.binary) else {
+            throw BenchError("\(launch.binary): no chat-gateway executable there (build it, or pass --gateway or --url/--pid)")
+        }
+        let port = try freeLoopbackPort()
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("chat-bench-\(getpid())-\(port)", isDirectory: true)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let config: [String: Any] = [
+            "server": ["host": "127.0.0.1", "port": port, "static_root": NSNull()],
+            "sessions": ["max_events": launch.maxEvents],
+            "workers": ["concurrency": launch.concurrentTurns, "queue_size": launch.concurrentTurns],
+            "llm": ["default_model": "demo",
+                    "models": ["demo": ["provider": "demo", "tokens_per_second": launch.tokensPerSecond,
+                                        "tokens": launch.tokensPerTurn]]],
+        ]
+        let configURL = directory.appendingPathComponent("gateway.json")
+        try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: configURL)
+        let logURL = directory.appendingPathComponent("gateway.log")
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logURL)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: launch.binary)
+        process.arguments = ["--config", configURL.path]
+        // Nothing from the caller's environment may change the model or the address under test.
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CHAT_GATEWAY_") }
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        ChildProcesses.shared.add(process.processIdentifier)
+        let gateway = GatewayUnderTest(host: "127.0.0.1", port: port, path: "/v1/ws", pid: process.processIdentifier,
+                                       process: process, directory: directory)
+        let deadline = Date(timeIntervalSinceNow: 15)
+        while true {
+            let text = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
+            if text.contains("listening on") { return gateway }
+            if !process.isRunning || Date() > deadline {
+                gateway.stop()
+                throw BenchError("chat-gateway did not start (log \(logURL.path)):\n\(text.suffix(2000))")
+            }
+            usleep(20_000)
+        }
+    }
+
+    /// A gateway someone else runs: `ws://HOST:PORT/PATH` (numeric IPv4 on loopback) and its pid.
+    static func attach(url: String, pid: Int32) throws -> GatewayUnderTest {
+        guard let components = URLComponents(string: url), components.scheme == "ws",
+              let host = components.host, let port = components.port else {
+            throw BenchError("--url \(url): expected ws://127.0.0.x:PORT/v1/ws")
+        }
+        guard host.hasPrefix("127.") else { throw BenchError("--url \(url): benchmarks only run on loopback (127.0.0.0/8)") }
+        guard kill(pid, 0) == 0 else { throw BenchError("--pid \(pid): no such process") }
+        return GatewayUnderTest(host: host, port: port, path: components.path.isEmpty ? "/v1/ws" : components.path,
+                                pid: pid, process: nil, directory: nil)
+    }
+
+    func sample() throws -> ProcessSample { try ProcessSample.read(pid: pid) }
+
+    /// Stops a gateway started here (SIGTERM, then SIGKILL after 10 s) and removes its files;
+    /// leaves an attached one alone.
+    func stop() {
+        guard let process else { return }
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        let deadline = Date(timeIntervalSinceNow: 10)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        ChildProcesses.shared.remove(process.processIdentifier)
+        if let directory { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago (the gateway's config needs a number).
+    private static func freeLoopbackPort() throws -> Int {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw BenchError("socket() failed: errno \(errno)") }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                bind(socket, raw, length) == 0 && getsockname(socket, raw, &length) == 0
+            }
+        }
+        guard bound else { throw BenchError("cannot find a free port on 127.0.0.1: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}

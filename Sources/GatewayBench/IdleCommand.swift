@@ -1,0 +1,73 @@
+import Foundation
+
+/// `chat-bench idle`: opens N connections (hello + join), holds them, and reports what they cost
+/// the gateway in memory (VmRSS before vs after, per connection) and how fast they came up.
+/// Several N in one invocation run one after the other, each against a fresh gateway.
+public enum IdleCommand {
+    public struct Options: Sendable {
+        public var connections = [1000]
+        /// 1: every connection joins its own session; K: sessions of K subscribers.
+        public var subscribersPerSession = 1
+        public var holdSeconds = 2.0
+        public var load = LoadOptions()
+        public init() {}
+    }
+
+    /// Runs every size, prints the table, writes the JSON; returns its path.
+    @discardableResult
+    public static func run(_ options: Options, print report: (String) -> Void) throws -> String {
+        var measurements: [IdleMeasurement] = []
+        for (run, connections) in options.connections.enumerated() {
+            report("idle: \(connections) connections...")
+            measurements.append(try measure(connections: connections, run: run, options: options))
+        }
+        let lines = ["idle: connections opened (hello + join), held \(options.holdSeconds) s; gateway VmRSS from /proc",
+                     "", IdleMeasurement.markdownHeader] + measurements.map(\.markdownRow)
+        report(lines.joined(separator: "\n"))
+        let json: [String: Any] = [
+            "scenario": "idle",
+            "date": ResultsFile.utcDate(),
+            "machine": ResultsFile.machine,
+            "gateway": options.load.url ?? "started by chat-bench",
+            "connects_per_second_limit": options.load.connectsPerSecond,
+            "runs": measurements.map(\.json),
+        ]
+        let path = try ResultsFile.write(json, scenario: "idle", directory: options.load.outputDirectory)
+        report("\nwrote \(path)")
+        return path
+    }
+
+    static func measure(connections: Int, run: Int, options: Options) throws -> IdleMeasurement {
+        let processes = options.load.processes(for: connections)
+        try options.load.checkFileLimits(connections: connections, processes: processes,
+                                         launchingGateway: options.load.url == nil)
+        let gateway = try options.load.gateway { _ in }
+        defer { gateway.stop() }
+        usleep(300_000)  // let the gateway finish starting up before the baseline
+        let before = try gateway.sample()
+
+        let plan = ChatLoadPlan(sessionPrefix: "idle-\(getpid())-\(run)", totalConnections: connections,
+                                subscribersPerSession: options.subscribersPerSession, sendsTurns: false)
+        let readyTimeout = 30 + Double(connections) / 500
+        let template = WorkerPlan(host: gateway.host, port: gateway.port, path: gateway.path, load: plan,
+                                  connectsPerSecond: options.load.connectsPerSecond,
+                                  maxPendingConnects: options.load.maxPendingConnects,
+                                  readyTimeoutSeconds: readyTimeout)
+        let fleet = try WorkerFleet(plan: plan, processes: processes, template: template, run: run)
+        do {
+            _ = try fleet.awaitAll("ready", as: WorkerStatus.self, timeoutSeconds: readyTimeout + 10)
+            usleep(500_000)  // the last joins' allocations settle
+            let joined = try gateway.sample()
+            usleep(UInt32(max(0, options.holdSeconds) * 1_000_000))
+            let held = try gateway.sample()
+            let tally = try fleet.finish(timeoutSeconds: 30)
+            return IdleMeasurement(connections: connections, subscribersPerSession: options.subscribersPerSession,
+                                   processes: processes, sourceAddresses: fleet.sourceAddresses, tally: tally,
+                                   holdSeconds: options.holdSeconds, gatewayBefore: before, gatewayJoined: joined,
+                                   gatewayHeld: held)
+        } catch {
+            fleet.abandon()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import GatewayBench
+
+/// Each scenario's options from its command line.
+enum ScenarioArguments {
+    static func costReplay(_ arguments: [String]) throws(UsageError) -> CostReplayCommand.Options {
+        var options = CostReplayCommand.Options()
+        var flags = FlagReader(arguments, scenario: "cost-replay")
+        while let flag = flags.nextFlag() {
+            switch flag {
+            case "--workload": options.workloadPath = try flags.value(for: flag)
+            case "--config": options.configPath = try flags.value(for: flag)
+            case "--out": options.outputDirectory = try flags.value(for: flag)
+            default: throw flags.unknown(flag)
+            }
+        }
+        return options
+    }
+
+    static func idle(_ arguments: [String]) throws(UsageError) -> IdleCommand.Options {
+        var options = IdleCommand.Options()
+        var flags = FlagReader(arguments, scenario: "idle")
+        while let flag = flags.nextFlag() {
+            switch flag {
+            case "--connections": options.connections = try flags.ints(for: flag, range: 1...1_000_000)
+            case "--subscribers": options.subscribersPerSession = try flags.int(for: flag, range: 1...1_000_000)
+            case "--hold-seconds": options.holdSeconds = try flags.double(for: flag, range: 0...3600)
+            default: try load(flag, &flags, &options.load)
+            }
+        }
+        return options
+    }
+
+    static func fanout(_ arguments: [String]) throws(UsageError) -> FanoutCommand.Options {
+        var options = FanoutCommand.Options()
+        var flags = FlagReader(arguments, scenario: "fanout")
+        while let flag = flags.nextFlag() {
+            switch flag {
+            case "--sessions": options.sessions = try flags.int(for: flag, range: 1...10_000)
+            case "--subscribers": options.subscribersPerSession = try flags.int(for: flag, range: 1...100_000)
+            case "--tokens-per-second": options.tokensPerSecond = try flags.doubles(for: flag, range: 0.1...100_000)
+            case "--tokens": options.tokens = try flags.int(for: flag, range: 1...1_000_000)
+            case "--seconds": options.seconds = try flags.double(for: flag, range: 0.1...3600)
+            case "--latency-target-ms": options.latencyTargetMilliseconds = try flags.double(for: flag, range: 0.1...60_000)
+            default: try load(flag, &flags, &options.load)
+            }
+        }
+        if options.tokens != nil && options.seconds != nil { throw UsageError("give --tokens or --seconds, not both") }
+        return options
+    }
+
+    /// The options every load scenario shares.
+    private static func load(_ flag: String, _ flags: inout FlagReader, _ options: inout LoadOptions) throws(UsageError) {
+        switch flag {
+        case "--processes": options.processes = try flags.int(for: flag, range: 1...200)
+        case "--connect-rate": options.connectsPerSecond = try flags.double(for: flag, range: 0...1_000_000)
+        case "--max-pending": options.maxPendingConnects = try flags.int(for: flag, range: 1...100_000)
+        case "--gateway": options.gatewayBinary = try flags.value(for: flag)
+        case "--url": options.url = try flags.value(for: flag)
+        case "--pid": options.pid = Int32(try flags.int(for: flag, range: 1...Int(Int32.max)))
+        case "--out": options.outputDirectory = try flags.value(for: flag)
+        default: throw flags.unknown(flag)
+        }
+    }
+}
