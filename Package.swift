@@ -41,6 +41,8 @@ let package = Package(
         .testTarget(name: "GatewayLLMTests", dependencies: ["GatewayLLM", "GatewayCore"]),
         .testTarget(name: "GatewayWebSocketTests", dependencies: ["GatewayWebSocket", "GatewayCore"]),
         .testTarget(name: "GatewayRedisTests", dependencies: ["GatewayRedis"]),
+        // The load client's frame reader, histogram, plan and chat.v1 state machine; no sockets.
+        .testTarget(name: "GatewayBenchTests", dependencies: ["GatewayBench", "GatewayWSClient"]),
         // The client pool against the gateway's own server over loopback.
         .testTarget(name: "GatewayWSClientTests", dependencies: ["GatewayWSClient", "GatewayWebSocket", "GatewayCore"]),
     ],

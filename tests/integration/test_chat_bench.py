@@ -57,3 +57,96 @@ def test_bad_arguments_and_missing_files_are_reported(tmp_path):
     missing = run_bench("cost-replay", "--workload", str(tmp_path / "absent.json"), "--out", str(tmp_path))
     assert missing.returncode == 1
     assert "absent.json" in missing.stderr, missing.stderr
+
+
+# --------------------------------------------------------------------------- idle and fanout (real sockets)
+# Tiny runs, so the load generator does not rot; the figures themselves belong in `make bench`.
+
+from harness import gateway_binary  # noqa: E402
+
+
+def run_load(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([str(bench_binary()), *args, "--gateway", str(gateway_binary())], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def only_results(directory: Path, scenario: str) -> dict:
+    written = list(directory.glob(f"{scenario}-*.json"))
+    assert len(written) == 1, written
+    results = json.loads(written[0].read_text())
+    assert results["scenario"] == scenario
+    assert results["machine"]["cores"] >= 1
+    return results
+
+
+def test_idle_holds_every_connection_and_measures_the_gateway(tmp_path):
+    result = run_load("idle", "--connections", "10", "--hold-seconds", "0.2", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "| 10 | 1 | 10 | 0 | 0 |" in result.stdout, result.stdout
+    [run] = only_results(tmp_path, "idle")["runs"]
+    assert run["connections"] == run["opened"] == run["joined"] == 10
+    assert run["failed"] == run["closed_early"] == 0 and run["errors"] == {}
+    assert run["sessions"] == 10
+    assert 0 < run["gateway_rss_before_kb"] and 0 < run["gateway_rss_held_kb"]
+    expected = (run["gateway_rss_held_kb"] - run["gateway_rss_before_kb"]) * 1024 / 10
+    assert run["rss_per_connection_bytes"] == pytest.approx(expected)
+    assert run["connect_seconds"] >= 0 and run["connects_per_second"] > 0
+    assert len(run["source_addresses"]) == 1 and run["source_addresses"][0].startswith("127.0.")
+
+
+def test_idle_spreads_connections_over_client_processes_and_source_addresses(tmp_path):
+    result = run_load("idle", "--connections", "12", "--subscribers", "4", "--processes", "3",
+                      "--hold-seconds", "0", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    [run] = only_results(tmp_path, "idle")["runs"]
+    assert run["client_processes"] == 3 and run["joined"] == 12 and run["sessions"] == 3
+    assert len(set(run["source_addresses"])) == 3
+
+
+def assert_every_token_arrived(run: dict, sessions: int, subscribers: int, tokens: int) -> None:
+    everyone = sessions * subscribers
+    assert run["joined"] == run["complete_subscribers"] == run["turn_ends"] == everyone, run
+    assert run["every_subscriber_complete"] is True
+    assert run["gaps"] == 0 and run["duplicates"] == 0 and run["errors"] == {}, run
+    assert run["tokens_delivered"] == run["tokens_reported"] == everyone * tokens
+    # message + turn.start + turn.end, and at most one frame per token (fewer when merged).
+    assert 3 * everyone + run["merged_frames"] <= run["frames"] <= (3 + tokens) * everyone
+    assert run["latency_events"] == run["frames"]
+    latency = run["latency_ms"]
+    assert 0 <= latency["p50"] <= latency["p99"] <= latency["p99_9"] <= latency["max"]
+    assert run["frames_per_second"] > 0 and run["tokens_per_second"] > 0 and run["seconds"] > 0
+
+
+def test_fanout_delivers_every_token_to_every_subscriber(tmp_path):
+    result = run_load("fanout", "--sessions", "2", "--subscribers", "3", "--tokens", "8",
+                      "--tokens-per-second", "40,80", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "| 2x3 | 40 | 8 |" in result.stdout and "saturation" in result.stdout, result.stdout
+    results = only_results(tmp_path, "fanout")
+    assert [run["tokens_per_second_per_session"] for run in results["runs"]] == [40, 80]
+    for run in results["runs"]:
+        assert run["tokens_per_turn"] == 8 and run["offered_tokens_per_second"] == 6 * run["tokens_per_second_per_session"]
+        assert_every_token_arrived(run, sessions=2, subscribers=3, tokens=8)
+        assert run["gateway_rss_end_kb"] > 0 and run["gateway_cpu_cores"] >= 0
+    assert results["saturation_tokens_per_second"] in (40, 80, None)
+
+
+def test_fanout_against_a_running_gateway_trusts_its_usage_counts(gateway, tmp_path):
+    # The fixture's demo model: 20 tokens at 400 tokens/s.
+    result = subprocess.run([str(bench_binary()), "fanout", "--url", gateway.ws_url, "--pid", str(gateway.proc.pid),
+                             "--sessions", "2", "--subscribers", "2", "--out", str(tmp_path)],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    [run] = only_results(tmp_path, "fanout")["runs"]
+    assert_every_token_arrived(run, sessions=2, subscribers=2, tokens=20)
+    assert gateway.proc.poll() is None, "an attached gateway is left running"
+
+
+def test_load_arguments_are_checked(tmp_path):
+    assert run_bench("fanout", "--tokens", "5", "--seconds", "1").returncode == 2
+    assert run_bench("idle", "--connections", "ten").returncode == 2
+    assert run_bench("idle", "--connections", "10,0").returncode == 2
+    no_pid = run_bench("idle", "--url", "ws://127.0.0.1:9/v1/ws", "--out", str(tmp_path))
+    assert no_pid.returncode == 1 and "--pid" in no_pid.stderr
+    off_loopback = run_bench("idle", "--url", "ws://10.1.2.3:80/v1/ws", "--pid", "1", "--out", str(tmp_path))
+    assert off_loopback.returncode == 1 and "loopback" in off_loopback.stderr
