@@ -7,7 +7,8 @@ CONFIG ?=
 LLM_PORT ?= 8081
 export CHAT_GATEWAY_CACHE ?= $(HOME)/.cache/chat-gateway
 
-.PHONY: run run-local-llm build build-release deps test-deps test test-swift test-python local-llm bench bench-cost-replay clean
+.PHONY: run run-local-llm build build-release deps test-deps test test-swift test-python local-llm bench bench-release \
+	bench-cost-replay bench-idle bench-fanout bench-full clean
 
 deps:
 	@scripts/install-deps.sh
@@ -47,14 +48,37 @@ test-python: test-deps local-llm
 	CHAT_GATEWAY_BIN=.build/debug/chat-gateway CHAT_GATEWAY_LLM_URL=http://127.0.0.1:$(LLM_PORT)/v1 \
 		$(PYTHON) -m pytest tests -q
 
-# Benchmarks, release build: `make bench` runs every scenario, `make bench-<scenario>` one. Each prints
-# a table and writes bench/results/<scenario>-<date>.json (not committed).
-BENCH_SCENARIOS := cost-replay
+# Benchmarks, release build: `make bench` runs the short profile of every scenario (under 5 minutes),
+# `make bench-<scenario>` one, `make bench-full` the long runs. Each prints a table and writes
+# bench/results/<scenario>[-<label>]-<date>.json (not committed). The load scenarios start their own
+# gateway (the release build next to chat-bench) on a free loopback port for every run.
+BENCH_SCENARIOS := cost-replay idle fanout
+BENCH := .build/release/chat-bench
 
 bench: $(addprefix bench-,$(BENCH_SCENARIOS))
 
-bench-cost-replay:
-	$(SWIFT) run -c release chat-bench cost-replay
+bench-release: deps
+	$(SWIFT) build -c release
+
+bench-cost-replay: bench-release
+	$(BENCH) cost-replay
+
+# 1,000 connections, each in its own session, held 2 s.
+bench-idle: bench-release
+	$(BENCH) idle --connections 1000
+
+# 100 sessions x 10 subscribers, 5 s turns at 20 and 100 tokens/s.
+bench-fanout: bench-release
+	$(BENCH) fanout --sessions 100 --subscribers 10 --tokens-per-second 20,100 --seconds 5
+
+# The long profile (about 5 minutes): idle at 1k/10k/19k (19k takes two client processes), the
+# fan-out sweep for the saturation point, 1,000 concurrent streams, and big rooms.
+bench-full: bench-release
+	$(BENCH) cost-replay
+	$(BENCH) idle --connections 1000,10000,19000
+	$(BENCH) fanout --label sweep --sessions 100 --subscribers 10 --tokens-per-second 10,20,50,100,200,400 --seconds 10
+	$(BENCH) fanout --label streams --sessions 1000 --subscribers 1 --tokens-per-second 5,10,20,50 --seconds 10
+	$(BENCH) fanout --label rooms --sessions 10 --subscribers 1000 --tokens-per-second 2,5,10,20 --seconds 10
 
 clean:
 	rm -rf .build

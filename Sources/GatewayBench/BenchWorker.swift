@@ -44,7 +44,7 @@ public enum BenchWorker {
         while let command = readLine() {
             switch command {
             case "go":
-                pool.send(client.turnFrames())
+                sendStaggered(client, pool, over: plan.staggerMilliseconds)
                 DispatchQueue.global().async {
                     waitUntil(seconds: plan.turnTimeoutSeconds) {
                         progress.settled.load(ordering: .relaxed) >= progress.joined.load(ordering: .relaxed)
@@ -74,6 +74,17 @@ public enum BenchWorker {
                             unjoined: progress.unjoinedFinished.load(ordering: .relaxed),
                             settled: progress.settled.load(ordering: .relaxed), open: pool.counters.open,
                             atMilliseconds: WallClock.milliseconds())
+    }
+
+    /// Sends each turn's message at its place in the stagger window, one batch per millisecond.
+    private static func sendStaggered(_ client: ChatLoadClient, _ pool: WebSocketClientPool, over window: Double) {
+        let start = DispatchTime.now()
+        let batches = Dictionary(grouping: client.turnFrames()) { frame in
+            Int(client.plan.startShare(ofLocal: frame.connection) * window)
+        }
+        for (offset, frames) in batches {
+            DispatchQueue.global().asyncAfter(deadline: start + .milliseconds(offset)) { pool.send(frames) }
+        }
     }
 
     /// Polls `done` every 5 ms until it holds or `seconds` pass.

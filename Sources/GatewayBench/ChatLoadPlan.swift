@@ -28,6 +28,12 @@ struct ChatLoadPlan: Codable, Equatable {
 
     func isSender(_ local: Int) -> Bool { sendsTurns && globalIndex(ofLocal: local) % subscribersPerSession == 0 }
 
+    /// When a sender sends, as a share (0..<1) of the stagger window: sessions evenly spread, the
+    /// same in every process.
+    func startShare(ofLocal local: Int) -> Double {
+        Double(globalIndex(ofLocal: local) / subscribersPerSession) / Double(max(1, sessionCount))
+    }
+
     /// This process's share of the plan.
     func slice(process index: Int, of count: Int) -> ChatLoadPlan {
         var slice = self

@@ -4,8 +4,7 @@ import Foundation
 /// message and the gateway's demo model streams the reply at R tokens/s to all K. Reports what was
 /// delivered (frames/s, tokens/s: a merged delta counts for every token it covers), the event
 /// latency (`now - ts`), the gateway's CPU and RSS, and checks every subscriber got every token.
-/// Several rates in one invocation are a sweep, each on a fresh gateway; the saturation point is
-/// the highest rate whose p99 stayed under the latency target with every subscriber complete.
+/// Several rates in one invocation are a sweep, each on a fresh gateway (see `FanoutSweep`).
 public enum FanoutCommand {
     public struct Options: Sendable {
         public var sessions = 10
@@ -15,6 +14,9 @@ public enum FanoutCommand {
         public var tokens: Int?
         public var seconds: Double?
         public var latencyTargetMilliseconds = 50.0
+        /// Window the turn starts are spread over; nil: one token interval (1 / rate), so the
+        /// sessions' tokens are appended evenly rather than all in the same instant.
+        public var staggerMilliseconds: Double?
         public var load = LoadOptions()
         public init() {}
 
@@ -34,27 +36,23 @@ public enum FanoutCommand {
             report("fanout: \(options.sessions) x \(options.subscribersPerSession) at \(rate) tokens/s, \(options.tokens(at: rate)) tokens...")
             measurements.append(try measure(rate: rate, run: run, options: options))
         }
-        let saturation = measurements
-            .filter { $0.everySubscriberComplete && ($0.latencyMilliseconds(0.99) ?? .infinity) <= options.latencyTargetMilliseconds }
-            .map(\.tokensPerSecond).max()
+        let sweep = FanoutSweep(runs: measurements, latencyTargetMilliseconds: options.latencyTargetMilliseconds)
         var lines = ["fanout: event latency is now - ts (ts is whole ms: each value reads 0-1 ms high)", "",
                      FanoutMeasurement.markdownHeader] + measurements.map(\.markdownRow)
-        if measurements.count > 1 {
-            lines.append("")
-            lines.append("saturation (highest rate with p99 <= \(options.latencyTargetMilliseconds) ms, every subscriber complete): "
-                         + (saturation.map { "\($0) tokens/s per session" } ?? "none of the rates"))
-        }
+        lines += [""] + sweep.summaryLines
         report(lines.joined(separator: "\n"))
         var json: [String: Any] = [
             "scenario": "fanout",
             "date": ResultsFile.utcDate(),
             "machine": ResultsFile.machine,
             "gateway": options.load.url ?? "started by chat-bench",
+            "label": options.load.label ?? NSNull(),
             "latency_target_ms": options.latencyTargetMilliseconds,
             "runs": measurements.map(\.json),
         ]
-        json["saturation_tokens_per_second"] = saturation
-        let path = try ResultsFile.write(json, scenario: "fanout", directory: options.load.outputDirectory)
+        json.merge(sweep.json) { $1 }
+        let path = try ResultsFile.write(json, scenario: "fanout", label: options.load.label,
+                                        directory: options.load.outputDirectory)
         report("\nwrote \(path)")
         return path
     }
@@ -81,6 +79,7 @@ public enum FanoutCommand {
                                   connectsPerSecond: options.load.connectsPerSecond,
                                   maxPendingConnects: options.load.maxPendingConnects,
                                   expectedTokensPerTurn: gateway.isLaunchedHere ? tokens : nil,
+                                  staggerMilliseconds: options.staggerMilliseconds ?? 1000 / rate,
                                   readyTimeoutSeconds: readyTimeout, turnTimeoutSeconds: turnTimeout)
         let fleet = try WorkerFleet(plan: plan, processes: processes, template: template, run: run)
         do {
@@ -96,7 +95,8 @@ public enum FanoutCommand {
             let clientCPU = zip(clientsStart, clientsEnd).reduce(0) { $0 + $1.1.cpuSeconds - $1.0.cpuSeconds }
             let seconds = Double((tally.lastEventMilliseconds ?? goMilliseconds) - goMilliseconds) / 1000
             return FanoutMeasurement(sessions: options.sessions, subscribersPerSession: options.subscribersPerSession,
-                                     tokensPerSecond: rate, tokensPerTurn: tokens, processes: processes, tally: tally,
+                                     tokensPerSecond: rate, tokensPerTurn: tokens, processes: processes,
+                                     staggerMilliseconds: template.staggerMilliseconds, tally: tally,
                                      seconds: seconds, gatewayStart: start, gatewayEnd: end, clientCPUSeconds: clientCPU)
         } catch {
             fleet.abandon()

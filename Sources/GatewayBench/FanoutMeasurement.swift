@@ -7,6 +7,7 @@ struct FanoutMeasurement {
     var tokensPerSecond: Double
     var tokensPerTurn: Int
     var processes: Int
+    var staggerMilliseconds: Double
     var tally: ChatLoadTally
     /// From `go` (messages sent) to the last event received, in seconds.
     var seconds: Double
@@ -37,6 +38,7 @@ struct FanoutMeasurement {
             "tokens_per_second_per_session": tokensPerSecond,
             "tokens_per_turn": tokensPerTurn,
             "client_processes": processes,
+            "stagger_ms": staggerMilliseconds,
             "joined": tally.joined,
             "failed": tally.failed,
             "closed_early": tally.closedEarly,

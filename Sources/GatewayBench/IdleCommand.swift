@@ -29,10 +29,12 @@ public enum IdleCommand {
             "date": ResultsFile.utcDate(),
             "machine": ResultsFile.machine,
             "gateway": options.load.url ?? "started by chat-bench",
+            "label": options.load.label ?? NSNull(),
             "connects_per_second_limit": options.load.connectsPerSecond,
             "runs": measurements.map(\.json),
         ]
-        let path = try ResultsFile.write(json, scenario: "idle", directory: options.load.outputDirectory)
+        let path = try ResultsFile.write(json, scenario: "idle", label: options.load.label,
+                                        directory: options.load.outputDirectory)
         report("\nwrote \(path)")
         return path
     }

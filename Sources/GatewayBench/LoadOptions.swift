@@ -15,6 +15,8 @@ public struct LoadOptions: Sendable {
     /// Attempts in flight per process.
     public var maxPendingConnects = 256
     public var outputDirectory = "bench/results"
+    /// Added to the results file name (letters, digits, dashes).
+    public var label: String?
 
     public init() {}
 

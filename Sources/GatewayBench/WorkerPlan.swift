@@ -16,6 +16,8 @@ struct WorkerPlan: Codable, Equatable {
     var connectsPerSecond: Double = 0
     var maxPendingConnects = 256
     var expectedTokensPerTurn: Int?
+    /// Turn starts are spread evenly over this window after `go` (0: all at once).
+    var staggerMilliseconds: Double = 0
     var readyTimeoutSeconds: Double = 60
     var turnTimeoutSeconds: Double = 60
 }

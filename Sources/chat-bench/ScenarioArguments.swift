@@ -41,6 +41,7 @@ enum ScenarioArguments {
             case "--tokens": options.tokens = try flags.int(for: flag, range: 1...1_000_000)
             case "--seconds": options.seconds = try flags.double(for: flag, range: 0.1...3600)
             case "--latency-target-ms": options.latencyTargetMilliseconds = try flags.double(for: flag, range: 0.1...60_000)
+            case "--stagger-ms": options.staggerMilliseconds = try flags.double(for: flag, range: 0...600_000)
             default: try load(flag, &flags, &options.load)
             }
         }
@@ -58,6 +59,12 @@ enum ScenarioArguments {
         case "--url": options.url = try flags.value(for: flag)
         case "--pid": options.pid = Int32(try flags.int(for: flag, range: 1...Int(Int32.max)))
         case "--out": options.outputDirectory = try flags.value(for: flag)
+        case "--label":
+            let label = try flags.value(for: flag)
+            guard !label.isEmpty, label.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+                throw UsageError("--label must be letters, digits and dashes, got '\(label)'")
+            }
+            options.label = label
         default: throw flags.unknown(flag)
         }
     }

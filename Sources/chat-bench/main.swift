@@ -22,6 +22,8 @@ scenarios:
                 --tokens-per-second R[,R]  demo model rate; one run per rate (default 20)
                 --tokens T | --seconds D   turn length in tokens, or D seconds at each rate (default 60 tokens)
                 --latency-target-ms MS     p99 bound for the saturation point of a sweep (default 50)
+                --stagger-ms MS            spread the turn starts over MS (default one token interval, 1000/R;
+                                           0 starts every turn at once, so every token lands in the same instant)
 
 options of idle and fanout:
   --processes P      client processes, each on its own 127.0.x.y source address (default: one per 15,000 connections)
@@ -30,6 +32,7 @@ options of idle and fanout:
   --gateway PATH     chat-gateway to start for each run (default: next to chat-bench)
   --url URL --pid N  measure a running gateway instead (ws://127.0.0.1:PORT/v1/ws and its pid)
   --out DIR          where <scenario>-<date>.json goes (default bench/results)
+  --label NAME       name the results <scenario>-NAME-<date>.json (several profiles on one day)
 
 Exit status: 0 done, 1 the scenario failed, 2 bad arguments.
 """
