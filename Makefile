@@ -8,7 +8,7 @@ LLM_PORT ?= 8081
 export CHAT_GATEWAY_CACHE ?= $(HOME)/.cache/chat-gateway
 
 .PHONY: run run-local-llm build build-release deps test-deps test test-swift test-python local-llm bench bench-release \
-	bench-cost-replay bench-idle bench-fanout bench-full clean
+	bench-cost-replay bench-idle bench-fanout bench-full bench-ceiling clean
 
 deps:
 	@scripts/install-deps.sh
@@ -38,6 +38,7 @@ local-llm:
 test: test-deps
 	$(SWIFT) build
 	$(SWIFT) test
+	$(MAKE) --no-print-directory bench-ceiling
 	$(MAKE) --no-print-directory test-python
 
 test-swift: test-deps
@@ -60,25 +61,36 @@ bench: $(addprefix bench-,$(BENCH_SCENARIOS))
 bench-release: deps
 	$(SWIFT) build -c release
 
+# The raw libwebsockets ceiling (bench/lws-ceiling): plain C on the same library and event loop.
+CEILING := .build/bench/lws-ceiling
+bench-ceiling: $(CEILING)
+
+$(CEILING): bench/lws-ceiling/lws-ceiling.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -o $@ $< $$(pkg-config --cflags --libs libwebsockets) -lpthread
+
 bench-cost-replay: bench-release
 	$(BENCH) cost-replay
 
+# Both load scenarios measure the gateway and, side by side, the raw libwebsockets ceiling.
+SERVERS := --servers gateway,lws-ceiling
+
 # 1,000 connections, each in its own session, held 2 s.
-bench-idle: bench-release
-	$(BENCH) idle --connections 1000
+bench-idle: bench-release bench-ceiling
+	$(BENCH) idle $(SERVERS) --connections 1000
 
 # 100 sessions x 10 subscribers, 5 s turns at 20 and 100 tokens/s.
-bench-fanout: bench-release
-	$(BENCH) fanout --sessions 100 --subscribers 10 --tokens-per-second 20,100 --seconds 5
+bench-fanout: bench-release bench-ceiling
+	$(BENCH) fanout $(SERVERS) --sessions 100 --subscribers 10 --tokens-per-second 20,100 --seconds 5
 
-# The long profile (about 5 minutes): idle at 1k/10k/19k (19k takes two client processes), the
-# fan-out sweep for the saturation point, 1,000 concurrent streams, and big rooms.
-bench-full: bench-release
+# The long profile (about 8 minutes): idle at 1k/10k/19k (19k takes two client processes), the
+# fan-out sweep for the saturation point, 1,000 concurrent streams, and big rooms; each on both servers.
+bench-full: bench-release bench-ceiling
 	$(BENCH) cost-replay
-	$(BENCH) idle --connections 1000,10000,19000
-	$(BENCH) fanout --label sweep --sessions 100 --subscribers 10 --tokens-per-second 10,20,50,100,200,400 --seconds 10
-	$(BENCH) fanout --label streams --sessions 1000 --subscribers 1 --tokens-per-second 5,10,20,50 --seconds 10
-	$(BENCH) fanout --label rooms --sessions 10 --subscribers 1000 --tokens-per-second 2,5,10,20 --seconds 10
+	$(BENCH) idle $(SERVERS) --connections 1000,10000,19000
+	$(BENCH) fanout $(SERVERS) --label sweep --sessions 100 --subscribers 10 --tokens-per-second 10,20,50,100,200,400 --seconds 10
+	$(BENCH) fanout $(SERVERS) --label streams --sessions 1000 --subscribers 1 --tokens-per-second 5,10,20,50 --seconds 10
+	$(BENCH) fanout $(SERVERS) --label rooms --sessions 10 --subscribers 1000 --tokens-per-second 2,5,10,20 --seconds 10
 
 clean:
 	rm -rf .build

@@ -4,7 +4,8 @@ import Foundation
 /// message and the gateway's demo model streams the reply at R tokens/s to all K. Reports what was
 /// delivered (frames/s, tokens/s: a merged delta counts for every token it covers), the event
 /// latency (`now - ts`), the gateway's CPU and RSS, and checks every subscriber got every token.
-/// Several rates in one invocation are a sweep, each on a fresh gateway (see `FanoutSweep`).
+/// Several rates (and `--servers`) in one invocation are a sweep, each run on a freshly started
+/// server (see `FanoutSweep`).
 public enum FanoutCommand {
     public struct Options: Sendable {
         public var sessions = 10
@@ -32,9 +33,12 @@ public enum FanoutCommand {
             guard options.sessions <= 10_000 else { throw BenchError("--sessions: at most 10,000 (workers.concurrency)") }
         }
         var measurements: [FanoutMeasurement] = []
-        for (run, rate) in options.tokensPerSecond.enumerated() {
-            report("fanout: \(options.sessions) x \(options.subscribersPerSession) at \(rate) tokens/s, \(options.tokens(at: rate)) tokens...")
-            measurements.append(try measure(rate: rate, run: run, options: options))
+        for rate in options.tokensPerSecond {
+            for server in options.load.servers {
+                report("fanout: \(options.sessions) x \(options.subscribersPerSession) at \(rate) tokens/s, "
+                       + "\(options.tokens(at: rate)) tokens, \(server.rawValue)...")
+                measurements.append(try measure(rate: rate, server: server, run: measurements.count, options: options))
+            }
         }
         let sweep = FanoutSweep(runs: measurements, latencyTargetMilliseconds: options.latencyTargetMilliseconds)
         var lines = ["fanout: event latency is now - ts (ts is whole ms: each value reads 0-1 ms high)", "",
@@ -57,13 +61,13 @@ public enum FanoutCommand {
         return path
     }
 
-    static func measure(rate: Double, run: Int, options: Options) throws -> FanoutMeasurement {
+    static func measure(rate: Double, server: ServerKind, run: Int, options: Options) throws -> FanoutMeasurement {
         let tokens = options.tokens(at: rate)
         let connections = options.sessions * options.subscribersPerSession
         let processes = options.load.processes ?? 1
         try options.load.checkFileLimits(connections: connections, processes: processes,
                                          launchingGateway: options.load.url == nil)
-        let gateway = try options.load.gateway { launch in
+        let gateway = try options.load.server(server) { launch in
             launch.tokensPerSecond = rate
             launch.tokensPerTurn = tokens
             launch.concurrentTurns = options.sessions
@@ -94,7 +98,7 @@ public enum FanoutCommand {
             let tally = try fleet.finish(timeoutSeconds: 30)
             let clientCPU = zip(clientsStart, clientsEnd).reduce(0) { $0 + $1.1.cpuSeconds - $1.0.cpuSeconds }
             let seconds = Double((tally.lastEventMilliseconds ?? goMilliseconds) - goMilliseconds) / 1000
-            return FanoutMeasurement(sessions: options.sessions, subscribersPerSession: options.subscribersPerSession,
+            return FanoutMeasurement(server: server, sessions: options.sessions, subscribersPerSession: options.subscribersPerSession,
                                      tokensPerSecond: rate, tokensPerTurn: tokens, processes: processes,
                                      staggerMilliseconds: template.staggerMilliseconds, tally: tally,
                                      seconds: seconds, gatewayStart: start, gatewayEnd: end, clientCPUSeconds: clientCPU)

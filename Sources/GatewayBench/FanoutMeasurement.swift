@@ -2,6 +2,7 @@ import Foundation
 
 /// One fan-out run: S sessions x K subscribers, one turn per session at a given token rate.
 struct FanoutMeasurement {
+    var server: ServerKind
     var sessions: Int
     var subscribersPerSession: Int
     var tokensPerSecond: Double
@@ -32,6 +33,7 @@ struct FanoutMeasurement {
 
     var json: [String: Any] {
         var entry: [String: Any] = [
+            "server": server.rawValue,
             "sessions": sessions,
             "subscribers_per_session": subscribersPerSession,
             "subscribers": subscribers,
@@ -77,7 +79,7 @@ struct FanoutMeasurement {
 
     var markdownRow: String {
         func ms(_ quantile: Double) -> String { latencyMilliseconds(quantile).map { String(format: "%.1f", $0) } ?? "-" }
-        return "| \(sessions)x\(subscribersPerSession) | \(format(tokensPerSecond)) | \(tokensPerTurn) | "
+        return "| \(server.rawValue) | \(sessions)x\(subscribersPerSession) | \(format(tokensPerSecond)) | \(tokensPerTurn) | "
             + "\(String(format: "%.0f", offeredTokensPerSecond)) | \(String(format: "%.0f", framesPerSecond)) | "
             + "\(String(format: "%.0f", tokensPerSecondDelivered)) | \(tally.mergedFrames) | "
             + "\(ms(0.5)) | \(ms(0.99)) | \(ms(0.999)) | \(String(format: "%.0f %%", gatewayCores * 100)) | "
@@ -86,8 +88,8 @@ struct FanoutMeasurement {
     }
 
     static let markdownHeader = """
-        | sessions x subs | tok/s/session | tokens | offered tok/s | frames/s | tokens/s | merged frames | p50 ms | p99 ms | p99.9 ms | gateway CPU | gateway RSS KiB | client CPU | complete |
-        |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+        | server | sessions x subs | tok/s/session | tokens | offered tok/s | frames/s | tokens/s | merged frames | p50 ms | p99 ms | p99.9 ms | gateway CPU | gateway RSS KiB | client CPU | complete |
+        |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
         """
 
     private func format(_ value: Double) -> String { value == value.rounded() ? String(Int(value)) : String(value) }

@@ -1,32 +1,59 @@
-/// What a sweep of fan-out rates says as a whole. Two different limits show up: latency (the
-/// saturation point: p99 under the target) and frames (past the gateway's frames/s ceiling,
-/// subscribers that fall behind get consecutive deltas merged, so tokens keep flowing while
-/// frames/s stops growing). Merged frames alone are no saturation signal: a demo-model tick that
-/// finds two tokens due (timer jitter) appends both at once, and those merge at any load (seen
-/// with one session and one subscriber on an idle machine).
+import Foundation
+
+/// What a sweep of fan-out rates says as a whole, per server and side by side. Two different
+/// limits show up: latency (the saturation point: p99 under the target) and frames (past the
+/// server's frames/s ceiling, the gateway merges consecutive deltas for subscribers that fall
+/// behind, so tokens keep flowing while frames/s stops growing). Merged frames alone are no
+/// saturation signal: a demo-model tick that finds two tokens due (timer jitter) appends both at
+/// once, and those merge at any load (seen with one session and one subscriber on an idle machine).
 struct FanoutSweep {
     var runs: [FanoutMeasurement]
     var latencyTargetMilliseconds: Double
+
+    var servers: [ServerKind] { ServerKind.allCases.filter { kind in runs.contains { $0.server == kind } } }
+
     /// Highest rate with p99 within the target and every subscriber complete.
-    var latencySaturation: Double? {
-        runs.filter { $0.everySubscriberComplete && ($0.latencyMilliseconds(0.99) ?? .infinity) <= latencyTargetMilliseconds }
+    func latencySaturation(_ server: ServerKind) -> Double? {
+        runs.filter { $0.server == server && $0.everySubscriberComplete
+            && ($0.latencyMilliseconds(0.99) ?? .infinity) <= latencyTargetMilliseconds }
             .map(\.tokensPerSecond).max()
     }
 
-    var peakFramesPerSecond: Double? { runs.map(\.framesPerSecond).max() }
+    func peakFramesPerSecond(_ server: ServerKind) -> Double? {
+        runs.filter { $0.server == server }.map(\.framesPerSecond).max()
+    }
+
+    /// The gateway's peak frames/s as a share of the ceiling's, when both ran.
+    var gatewayShareOfCeiling: Double? {
+        guard let gateway = peakFramesPerSecond(.gateway), let ceiling = peakFramesPerSecond(.lwsCeiling), ceiling > 0 else {
+            return nil
+        }
+        return gateway / ceiling
+    }
 
     var summaryLines: [String] {
-        func rate(_ value: Double?) -> String { value.map { "\($0) tokens/s per session" } ?? "none of the rates" }
-        return [
-            "saturation (highest rate with p99 <= \(latencyTargetMilliseconds) ms, every subscriber complete): \(rate(latencySaturation))",
-            "peak delivered frames/s: " + (peakFramesPerSecond.map { String(format: "%.0f", $0) } ?? "-"),
-        ]
+        var lines: [String] = []
+        for server in servers {
+            let saturation = latencySaturation(server).map { "\($0) tokens/s per session" } ?? "none of the rates"
+            let peak = peakFramesPerSecond(server).map { String(format: "%.0f", $0) } ?? "-"
+            lines.append("\(server.rawValue): saturation (highest rate with p99 <= \(latencyTargetMilliseconds) ms, "
+                         + "every subscriber complete) \(saturation); peak delivered frames/s \(peak)")
+        }
+        if let share = gatewayShareOfCeiling {
+            lines.append(String(format: "gateway peak frames/s = %.0f %% of lws-ceiling's", share * 100))
+        }
+        return lines
     }
 
     var json: [String: Any] {
-        var entry: [String: Any] = [:]
-        entry["saturation_tokens_per_second"] = latencySaturation
-        entry["peak_frames_per_second"] = peakFramesPerSecond
+        var saturation: [String: Any] = [:]
+        var peak: [String: Any] = [:]
+        for server in servers {
+            saturation[server.rawValue] = latencySaturation(server) ?? NSNull()
+            peak[server.rawValue] = peakFramesPerSecond(server) ?? NSNull()
+        }
+        var entry: [String: Any] = ["saturation_tokens_per_second": saturation, "peak_frames_per_second": peak]
+        entry["gateway_peak_frames_share_of_ceiling"] = gatewayShareOfCeiling
         return entry
     }
 }

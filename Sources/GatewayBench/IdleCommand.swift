@@ -2,7 +2,8 @@ import Foundation
 
 /// `chat-bench idle`: opens N connections (hello + join), holds them, and reports what they cost
 /// the gateway in memory (VmRSS before vs after, per connection) and how fast they came up.
-/// Several N in one invocation run one after the other, each against a fresh gateway.
+/// Several N (and several `--servers`) in one invocation run one after the other, each against a
+/// freshly started server.
 public enum IdleCommand {
     public struct Options: Sendable {
         public var connections = [1000]
@@ -17,11 +18,14 @@ public enum IdleCommand {
     @discardableResult
     public static func run(_ options: Options, print report: (String) -> Void) throws -> String {
         var measurements: [IdleMeasurement] = []
-        for (run, connections) in options.connections.enumerated() {
-            report("idle: \(connections) connections...")
-            measurements.append(try measure(connections: connections, run: run, options: options))
+        for connections in options.connections {
+            for server in options.load.servers {
+                report("idle: \(connections) connections, \(server.rawValue)...")
+                measurements.append(try measure(connections: connections, server: server, run: measurements.count,
+                                                options: options))
+            }
         }
-        let lines = ["idle: connections opened (hello + join), held \(options.holdSeconds) s; gateway VmRSS from /proc",
+        let lines = ["idle: connections opened (hello + join), held \(options.holdSeconds) s; server VmRSS from /proc",
                      "", IdleMeasurement.markdownHeader] + measurements.map(\.markdownRow)
         report(lines.joined(separator: "\n"))
         let json: [String: Any] = [
@@ -39,11 +43,11 @@ public enum IdleCommand {
         return path
     }
 
-    static func measure(connections: Int, run: Int, options: Options) throws -> IdleMeasurement {
+    static func measure(connections: Int, server: ServerKind, run: Int, options: Options) throws -> IdleMeasurement {
         let processes = options.load.processes(for: connections)
         try options.load.checkFileLimits(connections: connections, processes: processes,
                                          launchingGateway: options.load.url == nil)
-        let gateway = try options.load.gateway { _ in }
+        let gateway = try options.load.server(server) { _ in }
         defer { gateway.stop() }
         usleep(300_000)  // let the gateway finish starting up before the baseline
         let before = try gateway.sample()
@@ -63,7 +67,7 @@ public enum IdleCommand {
             usleep(UInt32(max(0, options.holdSeconds) * 1_000_000))
             let held = try gateway.sample()
             let tally = try fleet.finish(timeoutSeconds: 30)
-            return IdleMeasurement(connections: connections, subscribersPerSession: options.subscribersPerSession,
+            return IdleMeasurement(server: server, connections: connections, subscribersPerSession: options.subscribersPerSession,
                                    processes: processes, sourceAddresses: fleet.sourceAddresses, tally: tally,
                                    holdSeconds: options.holdSeconds, gatewayBefore: before, gatewayJoined: joined,
                                    gatewayHeld: held)

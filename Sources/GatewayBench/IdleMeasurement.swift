@@ -1,5 +1,6 @@
 /// One idle run: N connections opened, joined and held; the gateway's memory before and after.
 struct IdleMeasurement {
+    var server: ServerKind
     var connections: Int
     var subscribersPerSession: Int
     var processes: Int
@@ -34,6 +35,7 @@ struct IdleMeasurement {
 
     var json: [String: Any] {
         var entry: [String: Any] = [
+            "server": server.rawValue,
             "connections": connections,
             "subscribers_per_session": subscribersPerSession,
             "sessions": (connections + subscribersPerSession - 1) / subscribersPerSession,
@@ -61,13 +63,13 @@ struct IdleMeasurement {
         let perConnection = residentBytesPerConnection.map { String(format: "%.0f", $0) } ?? "-"
         let rate = connectsPerSecond.map { String(format: "%.0f", $0) } ?? "-"
         let seconds = connectSeconds.map { String(format: "%.2f", $0) } ?? "-"
-        return "| \(connections) | \(processes) | \(tally.joined) | \(tally.failed) | \(tally.closedEarly) | "
+        return "| \(server.rawValue) | \(connections) | \(processes) | \(tally.joined) | \(tally.failed) | \(tally.closedEarly) | "
             + "\(seconds) | \(rate) | \(gatewayBefore.residentKilobytes) | \(gatewayHeld.residentKilobytes) | "
             + "\(perConnection) | \(String(format: "%.2f", gatewayConnectCPUSeconds)) |"
     }
 
     static let markdownHeader = """
-        | connections | client procs | joined | failed | closed early | connect s | connects/s | gateway RSS before KiB | RSS held KiB | RSS/conn bytes | gateway CPU s (connect) |
-        |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+        | server | connections | client procs | joined | failed | closed early | connect s | connects/s | gateway RSS before KiB | RSS held KiB | RSS/conn bytes | gateway CPU s (connect) |
+        |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
         """
 }

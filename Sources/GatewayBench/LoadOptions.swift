@@ -3,8 +3,12 @@ import Foundation
 /// What every load scenario needs to know besides its own shape: which gateway to measure, how
 /// many client processes to use and how fast they connect, where the results go.
 public struct LoadOptions: Sendable {
+    /// The servers each run is measured on, one after the other, each started fresh.
+    public var servers: [ServerKind] = [.gateway]
     /// The `chat-gateway` to start (default: the one next to chat-bench, same build).
     public var gatewayBinary: String?
+    /// The `lws-ceiling` to start (`make bench-ceiling` builds it there).
+    public var ceilingBinary = ".build/bench/lws-ceiling"
     /// Measure a gateway already running instead: its WebSocket URL and its pid (for /proc).
     public var url: String?
     public var pid: Int32?
@@ -27,15 +31,17 @@ public struct LoadOptions: Sendable {
         processes ?? max(1, (connections + Self.connectionsPerProcess - 1) / Self.connectionsPerProcess)
     }
 
-    /// The gateway for one run: started fresh (so its memory baseline is clean) or the attached one.
-    func gateway(_ configure: (inout GatewayUnderTest.Launch) -> Void) throws -> GatewayUnderTest {
+    /// The server for one run: started fresh (so its memory baseline is clean) or the attached one.
+    func server(_ kind: ServerKind, _ configure: (inout ServerUnderTest.Launch) -> Void) throws -> ServerUnderTest {
         if let url {
             guard let pid else { throw BenchError("--url needs --pid (the gateway's process, for its memory and CPU)") }
-            return try GatewayUnderTest.attach(url: url, pid: pid)
+            guard servers.count == 1 else { throw BenchError("--url measures one running server: no --servers list with it") }
+            return try ServerUnderTest.attach(url: url, pid: pid)
         }
-        var launch = GatewayUnderTest.Launch(binary: try gatewayBinary ?? Self.siblingGateway())
+        let binary = kind == .gateway ? try gatewayBinary ?? Self.siblingGateway() : ceilingBinary
+        var launch = ServerUnderTest.Launch(kind: kind, binary: binary)
         configure(&launch)
-        return try GatewayUnderTest.launch(launch)
+        return try ServerUnderTest.launch(launch)
     }
 
     /// Every process involved must be allowed its sockets: each client process its share plus a

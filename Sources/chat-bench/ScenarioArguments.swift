@@ -56,6 +56,14 @@ enum ScenarioArguments {
         case "--connect-rate": options.connectsPerSecond = try flags.double(for: flag, range: 0...1_000_000)
         case "--max-pending": options.maxPendingConnects = try flags.int(for: flag, range: 1...100_000)
         case "--gateway": options.gatewayBinary = try flags.value(for: flag)
+        case "--ceiling": options.ceilingBinary = try flags.value(for: flag)
+        case "--servers":
+            let text = try flags.value(for: flag)
+            let kinds = text.split(separator: ",").compactMap { ServerKind(rawValue: String($0)) }
+            guard !kinds.isEmpty, kinds.count == text.split(separator: ",").count else {
+                throw UsageError("--servers takes \(ServerKind.allCases.map(\.rawValue).joined(separator: ", ")), comma-separated, got '\(text)'")
+            }
+            options.servers = kinds
         case "--url": options.url = try flags.value(for: flag)
         case "--pid": options.pid = Int32(try flags.int(for: flag, range: 1...Int(Int32.max)))
         case "--out": options.outputDirectory = try flags.value(for: flag)

@@ -128,7 +128,26 @@ def test_fanout_delivers_every_token_to_every_subscriber(tmp_path):
         assert run["tokens_per_turn"] == 8 and run["offered_tokens_per_second"] == 6 * run["tokens_per_second_per_session"]
         assert_every_token_arrived(run, sessions=2, subscribers=3, tokens=8)
         assert run["gateway_rss_end_kb"] > 0 and run["gateway_cpu_cores"] >= 0
-    assert results["saturation_tokens_per_second"] in (40, 80, None)
+    assert results["saturation_tokens_per_second"]["gateway"] in (40, 80, None)
+    assert results["peak_frames_per_second"]["gateway"] > 0
+
+
+def test_the_lws_ceiling_speaks_enough_chat_v1_for_the_same_load_generator(tmp_path):
+    ceiling = REPO_ROOT / ".build" / "bench" / "lws-ceiling"
+    assert ceiling.exists(), f"{ceiling} is missing: `make bench-ceiling` builds it (make test does)"
+    result = run_load("fanout", "--servers", "gateway,lws-ceiling", "--ceiling", str(ceiling), "--sessions", "2",
+                      "--subscribers", "2", "--tokens", "6", "--tokens-per-second", "60", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    results = only_results(tmp_path, "fanout")
+    assert [run["server"] for run in results["runs"]] == ["gateway", "lws-ceiling"]
+    for run in results["runs"]:
+        assert_every_token_arrived(run, sessions=2, subscribers=2, tokens=6)
+    assert results["runs"][1]["merged_frames"] == 0, "the ceiling never merges"
+    assert results["gateway_peak_frames_share_of_ceiling"] > 0
+    idle = run_load("idle", "--servers", "lws-ceiling", "--ceiling", str(ceiling), "--connections", "5",
+                    "--hold-seconds", "0", "--out", str(tmp_path))
+    assert idle.returncode == 0, idle.stderr
+    assert only_results(tmp_path, "idle")["runs"][0]["joined"] == 5
 
 
 def test_fanout_against_a_running_gateway_trusts_its_usage_counts(gateway, tmp_path):

@@ -1,12 +1,14 @@
 import Foundation
 @preconcurrency import Glibc
 
-/// The gateway a load run measures: a `chat-gateway` that chat-bench starts itself with a temporary
-/// config (a free loopback port, no static files, the demo model at the run's rate, enough
-/// workers for every session to stream at once), or one already running, given by URL and pid.
-final class GatewayUnderTest {
-    /// What a started gateway is configured with.
+/// The server a load run measures. Usually a `chat-gateway` that chat-bench starts itself with a
+/// temporary config (a free loopback port, no static files, the demo model at the run's rate,
+/// enough workers for every session to stream at once), or one already running, given by URL and
+/// pid. Or a peer speaking the same protocol for comparison (`ServerKind`), started the same way.
+final class ServerUnderTest {
+    /// What a started server is configured with.
     struct Launch {
+        var kind = ServerKind.gateway
         var binary: String
         var tokensPerSecond: Double = 20
         var tokensPerTurn = 60
@@ -36,9 +38,9 @@ final class GatewayUnderTest {
     var url: String { "ws://\(host):\(port)\(path)" }
     var isLaunchedHere: Bool { process != nil }
 
-    static func launch(_ launch: Launch) throws -> GatewayUnderTest {
+    static func launch(_ launch: Launch) throws -> ServerUnderTest {
         guard FileManager.default.isExecutableFile(atPath: launch.binary) else {
-            throw BenchError("\(launch.binary): no chat-gateway executable there (build it, or pass --gateway or --url/--pid)")
+            throw BenchError("\(launch.binary): no \(launch.kind.rawValue) executable there (\(launch.kind.howToBuild))")
         }
         let port = try freeLoopbackPort()
         let directory = FileManager.default.temporaryDirectory
@@ -54,20 +56,26 @@ final class GatewayUnderTest {
         ]
         let configURL = directory.appendingPathComponent("gateway.json")
         try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: configURL)
-        let logURL = directory.appendingPathComponent("gateway.log")
+        let logURL = directory.appendingPathComponent("\(launch.kind.rawValue).log")
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: logURL)
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: launch.binary)
-        process.arguments = ["--config", configURL.path]
+        switch launch.kind {
+        case .gateway:
+            process.arguments = ["--config", configURL.path]
+        case .lwsCeiling:
+            process.arguments = ["--port", "\(port)", "--tokens-per-second", "\(launch.tokensPerSecond)",
+                                 "--tokens", "\(launch.tokensPerTurn)"]
+        }
         // Nothing from the caller's environment may change the model or the address under test.
         process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CHAT_GATEWAY_") }
         process.standardOutput = log
         process.standardError = log
         try process.run()
         ChildProcesses.shared.add(process.processIdentifier)
-        let gateway = GatewayUnderTest(host: "127.0.0.1", port: port, path: "/v1/ws", pid: process.processIdentifier,
+        let gateway = ServerUnderTest(host: "127.0.0.1", port: port, path: "/v1/ws", pid: process.processIdentifier,
                                        process: process, directory: directory)
         let deadline = Date(timeIntervalSinceNow: 15)
         while true {
@@ -75,21 +83,21 @@ final class GatewayUnderTest {
             if text.contains("listening on") { return gateway }
             if !process.isRunning || Date() > deadline {
                 gateway.stop()
-                throw BenchError("chat-gateway did not start (log \(logURL.path)):\n\(text.suffix(2000))")
+                throw BenchError("\(launch.kind.rawValue) did not start (log \(logURL.path)):\n\(text.suffix(2000))")
             }
             usleep(20_000)
         }
     }
 
     /// A gateway someone else runs: `ws://HOST:PORT/PATH` (numeric IPv4 on loopback) and its pid.
-    static func attach(url: String, pid: Int32) throws -> GatewayUnderTest {
+    static func attach(url: String, pid: Int32) throws -> ServerUnderTest {
         guard let components = URLComponents(string: url), components.scheme == "ws",
               let host = components.host, let port = components.port else {
             throw BenchError("--url \(url): expected ws://127.0.0.x:PORT/v1/ws")
         }
         guard host.hasPrefix("127.") else { throw BenchError("--url \(url): benchmarks only run on loopback (127.0.0.0/8)") }
         guard kill(pid, 0) == 0 else { throw BenchError("--pid \(pid): no such process") }
-        return GatewayUnderTest(host: host, port: port, path: components.path.isEmpty ? "/v1/ws" : components.path,
+        return ServerUnderTest(host: host, port: port, path: components.path.isEmpty ? "/v1/ws" : components.path,
                                 pid: pid, process: nil, directory: nil)
     }
 
