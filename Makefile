@@ -8,7 +8,7 @@ LLM_PORT ?= 8081
 export CHAT_GATEWAY_CACHE ?= $(HOME)/.cache/chat-gateway
 
 .PHONY: run run-local-llm build build-release deps test-deps test test-swift test-python local-llm bench bench-release \
-	bench-cost-replay bench-idle bench-fanout bench-full bench-ceiling clean
+	bench-cost-replay bench-idle bench-fanout bench-full bench-ceiling bench-deps clean
 
 deps:
 	@scripts/install-deps.sh
@@ -61,6 +61,10 @@ bench: $(addprefix bench-,$(BENCH_SCENARIOS))
 bench-release: deps
 	$(SWIFT) build -c release
 
+# nginx + libnginx-mod-nchan, the peer of the idle scenario (installed, never started as a service).
+bench-deps:
+	@scripts/install-deps.sh --bench
+
 # The raw libwebsockets ceiling (bench/lws-ceiling): plain C on the same library and event loop.
 CEILING := .build/bench/lws-ceiling
 bench-ceiling: $(CEILING)
@@ -72,12 +76,14 @@ $(CEILING): bench/lws-ceiling/lws-ceiling.c
 bench-cost-replay: bench-release
 	$(BENCH) cost-replay
 
-# Both load scenarios measure the gateway and, side by side, the raw libwebsockets ceiling.
+# Both load scenarios measure the gateway and, side by side, the raw libwebsockets ceiling; idle
+# also nginx + nchan.
 SERVERS := --servers gateway,lws-ceiling
+IDLE_SERVERS := --servers gateway,lws-ceiling,nchan
 
 # 1,000 connections, each in its own session, held 2 s.
-bench-idle: bench-release bench-ceiling
-	$(BENCH) idle $(SERVERS) --connections 1000
+bench-idle: bench-release bench-ceiling bench-deps
+	$(BENCH) idle $(IDLE_SERVERS) --connections 1000
 
 # 100 sessions x 10 subscribers, 5 s turns at 20 and 100 tokens/s.
 bench-fanout: bench-release bench-ceiling
@@ -85,9 +91,9 @@ bench-fanout: bench-release bench-ceiling
 
 # The long profile (about 8 minutes): idle at 1k/10k/19k (19k takes two client processes), the
 # fan-out sweep for the saturation point, 1,000 concurrent streams, and big rooms; each on both servers.
-bench-full: bench-release bench-ceiling
+bench-full: bench-release bench-ceiling bench-deps
 	$(BENCH) cost-replay
-	$(BENCH) idle $(SERVERS) --connections 1000,10000,19000
+	$(BENCH) idle $(IDLE_SERVERS) --connections 1000,10000,19000
 	$(BENCH) fanout $(SERVERS) --label sweep --sessions 100 --subscribers 10 --tokens-per-second 10,20,50,100,200,400 --seconds 10
 	$(BENCH) fanout $(SERVERS) --label streams --sessions 1000 --subscribers 1 --tokens-per-second 5,10,20,50 --seconds 10
 	$(BENCH) fanout $(SERVERS) --label rooms --sessions 10 --subscribers 1000 --tokens-per-second 2,5,10,20 --seconds 10

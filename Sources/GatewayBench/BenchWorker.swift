@@ -23,6 +23,7 @@ public enum BenchWorker {
         options.host = plan.host
         options.port = plan.port
         options.path = plan.path
+        options.subprotocol = plan.subprotocol
         options.sourceAddress = plan.sourceAddress
         options.connections = plan.load.localCount
         options.connectsPerSecond = plan.connectsPerSecond

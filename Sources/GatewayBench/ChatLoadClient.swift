@@ -44,10 +44,28 @@ final class ChatLoadClient: WebSocketClientHandler, @unchecked Sendable {
 
     // MARK: - Service thread
 
+    func path(for connection: Int) -> String? {
+        plan.flavor == .nchanSubscriber ? "/sub/\(plan.session(ofLocal: connection))" : nil
+    }
+
     func clientOpened(_ connection: Int, outbox: inout ClientOutbox) {
         tally.opened += 1
-        records[connection].phase = .awaitingWelcome
-        outbox.send(Array(#"{"type":"hello","client":"chat-bench"}"#.utf8))
+        switch plan.flavor {
+        case .chatV1:
+            records[connection].phase = .awaitingWelcome
+            outbox.send(Array(#"{"type":"hello","client":"chat-bench"}"#.utf8))
+        case .nchanSubscriber:
+            joined(connection, seq: 0)
+        }
+    }
+
+    private func joined(_ connection: Int, seq: Int) {
+        records[connection].phase = .joined
+        records[connection].joinedSeq = seq
+        records[connection].lastSeq = seq
+        tally.joined += 1
+        tally.lastJoinedMilliseconds = WallClock.milliseconds()
+        progress.joined.add(1, ordering: .relaxed)
     }
 
     func clientReceived(_ connection: Int, text: UnsafeRawBufferPointer, outbox: inout ClientOutbox) {
@@ -69,12 +87,7 @@ final class ChatLoadClient: WebSocketClientHandler, @unchecked Sendable {
             json.endObject()
             outbox.send(json.bytes)
         case .joined:
-            records[connection].phase = .joined
-            records[connection].joinedSeq = fields.seq ?? 0
-            records[connection].lastSeq = fields.seq ?? 0
-            tally.joined += 1
-            tally.lastJoinedMilliseconds = WallClock.milliseconds()
-            progress.joined.add(1, ordering: .relaxed)
+            joined(connection, seq: fields.seq ?? 0)
         case .ack:
             tally.acks += 1
         case .error:

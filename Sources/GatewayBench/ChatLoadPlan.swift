@@ -4,11 +4,20 @@
 /// message that starts its turn. Client process `w` of `P` takes the connections with `g % P == w`,
 /// which spreads every session's subscribers over the processes.
 struct ChatLoadPlan: Codable, Equatable {
+    /// How a connection subscribes.
+    enum Flavor: String, Codable {
+        /// hello, then join (chat-gateway, lws-ceiling).
+        case chatV1
+        /// Connecting to `/sub/<session>` is the subscription (nginx + nchan).
+        case nchanSubscriber
+    }
+
     /// Unique per run, so sessions of an earlier run (same gateway or not) are never joined.
     var sessionPrefix: String
     var totalConnections: Int
     var subscribersPerSession: Int
     var sendsTurns: Bool
+    var flavor = Flavor.chatV1
     var processIndex = 0
     var processCount = 1
 

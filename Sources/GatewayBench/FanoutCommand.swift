@@ -32,6 +32,9 @@ public enum FanoutCommand {
             // Streams queue behind the worker pool otherwise; the gateway's limit is 10,000.
             guard options.sessions <= 10_000 else { throw BenchError("--sessions: at most 10,000 (workers.concurrency)") }
         }
+        if let server = options.load.servers.first(where: { !$0.streamsTurns }) {
+            throw BenchError("fanout needs servers that stream turns; \(server.rawValue) does not (idle only)")
+        }
         var measurements: [FanoutMeasurement] = []
         for rate in options.tokensPerSecond {
             for server in options.load.servers {

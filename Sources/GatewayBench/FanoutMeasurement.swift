@@ -88,7 +88,7 @@ struct FanoutMeasurement {
     }
 
     static let markdownHeader = """
-        | server | sessions x subs | tok/s/session | tokens | offered tok/s | frames/s | tokens/s | merged frames | p50 ms | p99 ms | p99.9 ms | gateway CPU | gateway RSS KiB | client CPU | complete |
+        | server | sessions x subs | tok/s/session | tokens | offered tok/s | frames/s | tokens/s | merged frames | p50 ms | p99 ms | p99.9 ms | server CPU | server RSS KiB | client CPU | complete |
         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
         """
 

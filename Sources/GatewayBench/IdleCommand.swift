@@ -53,9 +53,11 @@ public enum IdleCommand {
         let before = try gateway.sample()
 
         let plan = ChatLoadPlan(sessionPrefix: "idle-\(getpid())-\(run)", totalConnections: connections,
-                                subscribersPerSession: options.subscribersPerSession, sendsTurns: false)
+                                subscribersPerSession: options.subscribersPerSession, sendsTurns: false,
+                                flavor: server.flavor)
         let readyTimeout = 30 + Double(connections) / 500
-        let template = WorkerPlan(host: gateway.host, port: gateway.port, path: gateway.path, load: plan,
+        let template = WorkerPlan(host: gateway.host, port: gateway.port, path: gateway.path,
+                                  subprotocol: server.flavor == .chatV1 ? "chat.v1" : nil, load: plan,
                                   connectsPerSecond: options.load.connectsPerSecond,
                                   maxPendingConnects: options.load.maxPendingConnects,
                                   readyTimeoutSeconds: readyTimeout)

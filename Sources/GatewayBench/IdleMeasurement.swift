@@ -69,7 +69,7 @@ struct IdleMeasurement {
     }
 
     static let markdownHeader = """
-        | server | connections | client procs | joined | failed | closed early | connect s | connects/s | gateway RSS before KiB | RSS held KiB | RSS/conn bytes | gateway CPU s (connect) |
+        | server | connections | client procs | joined | failed | closed early | connect s | connects/s | server RSS before KiB | RSS held KiB | RSS/conn bytes | server CPU s (connect) |
         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
         """
 }

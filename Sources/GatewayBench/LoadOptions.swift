@@ -9,6 +9,7 @@ public struct LoadOptions: Sendable {
     public var gatewayBinary: String?
     /// The `lws-ceiling` to start (`make bench-ceiling` builds it there).
     public var ceilingBinary = ".build/bench/lws-ceiling"
+    public var nginxBinary = "/usr/sbin/nginx"
     /// Measure a gateway already running instead: its WebSocket URL and its pid (for /proc).
     public var url: String?
     public var pid: Int32?
@@ -38,7 +39,12 @@ public struct LoadOptions: Sendable {
             guard servers.count == 1 else { throw BenchError("--url measures one running server: no --servers list with it") }
             return try ServerUnderTest.attach(url: url, pid: pid)
         }
-        let binary = kind == .gateway ? try gatewayBinary ?? Self.siblingGateway() : ceilingBinary
+        let binary: String
+        switch kind {
+        case .gateway: binary = try gatewayBinary ?? Self.siblingGateway()
+        case .lwsCeiling: binary = ceilingBinary
+        case .nchan: binary = nginxBinary
+        }
         var launch = ServerUnderTest.Launch(kind: kind, binary: binary)
         configure(&launch)
         return try ServerUnderTest.launch(launch)

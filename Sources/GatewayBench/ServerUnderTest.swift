@@ -46,29 +46,13 @@ final class ServerUnderTest {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("chat-bench-\(getpid())-\(port)", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let config: [String: Any] = [
-            "server": ["host": "127.0.0.1", "port": port, "static_root": NSNull()],
-            "sessions": ["max_events": launch.maxEvents],
-            "workers": ["concurrency": launch.concurrentTurns, "queue_size": launch.concurrentTurns],
-            "llm": ["default_model": "demo",
-                    "models": ["demo": ["provider": "demo", "tokens_per_second": launch.tokensPerSecond,
-                                        "tokens": launch.tokensPerTurn]]],
-        ]
-        let configURL = directory.appendingPathComponent("gateway.json")
-        try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: configURL)
         let logURL = directory.appendingPathComponent("\(launch.kind.rawValue).log")
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: logURL)
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: launch.binary)
-        switch launch.kind {
-        case .gateway:
-            process.arguments = ["--config", configURL.path]
-        case .lwsCeiling:
-            process.arguments = ["--port", "\(port)", "--tokens-per-second", "\(launch.tokensPerSecond)",
-                                 "--tokens", "\(launch.tokensPerTurn)"]
-        }
+        process.arguments = try launch.kind.arguments(port: port, directory: directory, launch: launch)
         // Nothing from the caller's environment may change the model or the address under test.
         process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CHAT_GATEWAY_") }
         process.standardOutput = log
@@ -77,16 +61,17 @@ final class ServerUnderTest {
         ChildProcesses.shared.add(process.processIdentifier)
         let gateway = ServerUnderTest(host: "127.0.0.1", port: port, path: "/v1/ws", pid: process.processIdentifier,
                                        process: process, directory: directory)
+        // Every kind is ready once it accepts TCP connections (nginx says nothing when it starts).
         let deadline = Date(timeIntervalSinceNow: 15)
-        while true {
-            let text = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
-            if text.contains("listening on") { return gateway }
+        while !acceptsConnections(port: port) {
             if !process.isRunning || Date() > deadline {
+                let text = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
                 gateway.stop()
                 throw BenchError("\(launch.kind.rawValue) did not start (log \(logURL.path)):\n\(text.suffix(2000))")
             }
             usleep(20_000)
         }
+        return gateway
     }
 
     /// A gateway someone else runs: `ws://HOST:PORT/PATH` (numeric IPv4 on loopback) and its pid.
@@ -118,15 +103,32 @@ final class ServerUnderTest {
         if let directory { try? FileManager.default.removeItem(at: directory) }
     }
 
+    private static func acceptsConnections(port: Int) -> Bool {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { return false }
+        defer { close(socket) }
+        var address = loopback(port: port)
+        return withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+
+    private static func loopback(port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return address
+    }
+
     /// A TCP port on 127.0.0.1 that was free a moment ago (the gateway's config needs a number).
     private static func freeLoopbackPort() throws -> Int {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw BenchError("socket() failed: errno \(errno)") }
         defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
+        var address = loopback(port: 0)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in

@@ -11,6 +11,7 @@ struct WorkerPlan: Codable, Equatable {
     var host = "127.0.0.1"
     var port = 8080
     var path = "/v1/ws"
+    var subprotocol: String? = "chat.v1"
     var sourceAddress: String?
     var load: ChatLoadPlan
     var connectsPerSecond: Double = 0

@@ -170,7 +170,16 @@ final class ClientServiceLoop: @unchecked Sendable {
         pendingConnects += 1
         activeConnections += 1
         counters.started.add(1, ordering: .relaxed)
-        let wsi = lws_client_connect_via_info(&info)
+        // lws copies the connect strings into the new wsi (its client stash): a temporary will do.
+        let wsi: OpaquePointer?
+        if let path = handler.path(for: index) {
+            wsi = path.withCString { path in
+                info.path = path
+                return lws_client_connect_via_info(&info)
+            }
+        } else {
+            wsi = lws_client_connect_via_info(&info)
+        }
         guard slots[index].phase == .connecting else { return }  // failed (and was reported) inside
         if let wsi {
             slots[index].wsi = wsi

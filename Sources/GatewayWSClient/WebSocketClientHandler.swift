@@ -8,6 +8,12 @@ public protocol WebSocketClientHandler: AnyObject, Sendable {
     func clientReceived(_ connection: Int, text: UnsafeRawBufferPointer, outbox: inout ClientOutbox)
     /// The connection is gone, or never came up. Called exactly once for every connection started.
     func clientClosed(_ connection: Int, reason: ClientCloseReason)
+    /// The request path for this connection, just before it is started; nil for `options.path`.
+    func path(for connection: Int) -> String?
+}
+
+extension WebSocketClientHandler {
+    public func path(for connection: Int) -> String? { nil }
 }
 
 /// Frames (and possibly a close) a handler callback wants sent on its connection.

@@ -57,6 +57,7 @@ enum ScenarioArguments {
         case "--max-pending": options.maxPendingConnects = try flags.int(for: flag, range: 1...100_000)
         case "--gateway": options.gatewayBinary = try flags.value(for: flag)
         case "--ceiling": options.ceilingBinary = try flags.value(for: flag)
+        case "--nginx": options.nginxBinary = try flags.value(for: flag)
         case "--servers":
             let text = try flags.value(for: flag)
             let kinds = text.split(separator: ",").compactMap { ServerKind(rawValue: String($0)) }

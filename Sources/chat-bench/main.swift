@@ -29,10 +29,11 @@ options of idle and fanout:
   --processes P      client processes, each on its own 127.0.x.y source address (default: one per 15,000 connections)
   --connect-rate N   connection attempts per second over all processes (default 0: as fast as --max-pending allows)
   --max-pending N    connection attempts in flight per process (default 256)
-  --servers LIST     gateway, lws-ceiling (the raw libwebsockets ceiling in bench/lws-ceiling): each run
-                     on each, side by side (default gateway)
+  --servers LIST     gateway, lws-ceiling (the raw libwebsockets ceiling in bench/lws-ceiling), nchan
+                     (nginx + libnginx-mod-nchan, idle only): each run on each, side by side (default gateway)
   --gateway PATH     chat-gateway to start for each run (default: next to chat-bench)
   --ceiling PATH     lws-ceiling to start (default .build/bench/lws-ceiling, built by make bench-ceiling)
+  --nginx PATH       nginx to start for nchan (default /usr/sbin/nginx)
   --url URL --pid N  measure a running gateway instead (ws://127.0.0.1:PORT/v1/ws and its pid)
   --out DIR          where <scenario>-<date>.json goes (default bench/results)
   --label NAME       name the results <scenario>-NAME-<date>.json (several profiles on one day)

@@ -81,4 +81,17 @@ final class ChatLoadClientTests: XCTestCase {
         XCTAssertEqual(tally.firstFailure, "refused")
         XCTAssertEqual(tally.errors, ["closed_4008": 1])
     }
+
+    func testAnNchanSubscriberIsJoinedByConnectingToItsChannel() {
+        var nchan = plan
+        nchan.sendsTurns = false
+        nchan.flavor = .nchanSubscriber
+        let client = ChatLoadClient(plan: nchan, expectedTokensPerTurn: nil)
+        XCTAssertEqual(client.path(for: 3), "/sub/f-1")
+        var outbox = ClientOutbox()
+        client.clientOpened(3, outbox: &outbox)
+        XCTAssertTrue(outbox.frames.isEmpty, "no hello: the upgrade is the subscription")
+        XCTAssertEqual(client.progress.joined.load(ordering: .relaxed), 1)
+        XCTAssertNil(ChatLoadClient(plan: plan, expectedTokensPerTurn: nil).path(for: 3), "chat.v1 uses the one path")
+    }
 }

@@ -52,6 +52,7 @@ final class EchoServerHandler: WebSocketServerHandler {
         var options = WebSocketServerOptions()
         options.port = 0
         options.staticRoot = nil
+        options.echoEnabled = true  // /v1/echo sends messages back as they are, no prefix
         let handler = EchoServerHandler()
         let server = WebSocketServer(options: options, handler: handler)
         handler.server.withLock { $0 = server }

@@ -15,11 +15,16 @@ final class RecordingClientHandler: WebSocketClientHandler {
     let state = Mutex(State())
     private let greeting: @Sendable (Int) -> [String]
     private let closeAfter: Int
+    private let paths: @Sendable (Int) -> String?
 
-    init(closeAfter: Int = 0, greeting: @escaping @Sendable (Int) -> [String]) {
+    init(closeAfter: Int = 0, paths: @escaping @Sendable (Int) -> String? = { _ in nil },
+         greeting: @escaping @Sendable (Int) -> [String]) {
         self.greeting = greeting
         self.closeAfter = closeAfter
+        self.paths = paths
     }
+
+    func path(for connection: Int) -> String? { paths(connection) }
 
     var snapshot: State { state.withLock { $0 } }
 

@@ -49,6 +49,18 @@ final class WebSocketClientPoolTests: XCTestCase {
         XCTAssertEqual(handler.snapshot.received[1], ["echo:" + big, "echo:small"])
     }
 
+    func testEachConnectionCanHaveItsOwnPath() throws {
+        let (server, _) = try EchoServerHandler.start(self)
+        let handler = RecordingClientHandler(closeAfter: 1, paths: { $0 % 2 == 0 ? "/v1/echo" : nil }) { ["m\($0)"] }
+        let pool = WebSocketClientPool(options: options(port: server.boundPort, connections: 6), handler: handler)
+        try pool.start()
+        handler.waitUntil { $0.closes.count == 6 }
+        pool.stop()
+        for index in 0..<6 {
+            XCTAssertEqual(handler.snapshot.received[index], [index % 2 == 0 ? "m\(index)" : "echo:m\(index)"])
+        }
+    }
+
     func testServerCloseCodeAndFramesSentFromAnotherThread() throws {
         let (server, _) = try EchoServerHandler.start(self)
         let handler = RecordingClientHandler { _ in [] }
