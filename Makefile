@@ -71,7 +71,7 @@ bench-ceiling: $(CEILING)
 
 $(CEILING): bench/lws-ceiling/lws-ceiling.c
 	@mkdir -p $(dir $@)
-	$(CC) -O2 -Wall -Wextra -o $@ $< $$(pkg-config --cflags --libs libwebsockets) -lpthread
+	$(CC) -O2 -Wall -Wextra -o $@ $< $$(pkg-config --cflags --libs libwebsockets) -lpthread -lm
 
 bench-cost-replay: bench-release
 	$(BENCH) cost-replay

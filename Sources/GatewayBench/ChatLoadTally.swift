@@ -21,7 +21,8 @@ struct ChatLoadTally: Codable, Equatable {
     var completeSubscribers = 0
     var acks = 0
     var errors: [String: Int] = [:]
-    /// Event latency, `now - ts` in µs (`ts` is whole ms, so each value is 0-1 ms high).
+    /// Event latency, `now - ts` in µs. Servers round `ts` to the nearest ms, so each value is within
+    /// ±0.5 ms of the truth; one that comes out negative is recorded as 0.
     var latency = LatencyHistogram()
     /// When the first connection attempt started, the last join arrived, the last event arrived.
     var firstConnectMilliseconds: Int?

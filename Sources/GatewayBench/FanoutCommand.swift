@@ -44,7 +44,7 @@ public enum FanoutCommand {
             }
         }
         let sweep = FanoutSweep(runs: measurements, latencyTargetMilliseconds: options.latencyTargetMilliseconds)
-        var lines = ["fanout: event latency is now - ts (ts is whole ms: each value reads 0-1 ms high)", "",
+        var lines = ["fanout: event latency is now - ts (ts is rounded to the ms: each value is within 0.5 ms; below 0 counts as 0)", "",
                      FanoutMeasurement.markdownHeader] + measurements.map(\.markdownRow)
         lines += [""] + sweep.summaryLines
         report(lines.joined(separator: "\n"))

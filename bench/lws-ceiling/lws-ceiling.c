@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <time.h>
 
 struct frame { unsigned char *payload; size_t len; }; /* payload has LWS_PRE bytes before it */
@@ -50,7 +51,8 @@ static double rate = 20; static int tokens = 60;
 static unsigned long connection_counter;
 
 static double now_seconds(void) { struct timespec t; clock_gettime(CLOCK_REALTIME, &t); return t.tv_sec + t.tv_nsec / 1e9; }
-static long long now_ms(void) { return (long long)(now_seconds() * 1000); }
+/* Rounded to the nearest ms, as the gateway stamps ts: latencies of both read alike. */
+static long long now_ms(void) { return llround(now_seconds() * 1000); }
 
 static struct session *session_named(const char *name) {
 	unsigned h = 2166136261u;
