@@ -23,24 +23,37 @@ struct FanoutSweep {
         runs.filter { $0.server == server }.map(\.framesPerSecond).max()
     }
 
-    /// The gateway's peak frames/s as a share of the ceiling's, when both ran.
-    var gatewayShareOfCeiling: Double? {
-        guard let gateway = peakFramesPerSecond(.gateway), let ceiling = peakFramesPerSecond(.lwsCeiling), ceiling > 0 else {
-            return nil
-        }
+    /// Most tokens/s delivered by a run within the latency target with every subscriber complete:
+    /// the fair throughput figure when one server merges deltas and the other does not.
+    func peakTokensPerSecondWithinTarget(_ server: ServerKind) -> Double? {
+        runs.filter { $0.server == server && $0.everySubscriberComplete
+            && ($0.latencyMilliseconds(0.99) ?? .infinity) <= latencyTargetMilliseconds }
+            .map(\.tokensPerSecondDelivered).max()
+    }
+
+    /// The gateway's figure as a share of the ceiling's, when both ran.
+    private func gatewayShare(_ figure: (ServerKind) -> Double?) -> Double? {
+        guard let gateway = figure(.gateway), let ceiling = figure(.lwsCeiling), ceiling > 0 else { return nil }
         return gateway / ceiling
     }
+
+    var gatewayShareOfCeiling: Double? { gatewayShare(peakFramesPerSecond) }
+    var gatewayTokensShareOfCeiling: Double? { gatewayShare(peakTokensPerSecondWithinTarget) }
 
     var summaryLines: [String] {
         var lines: [String] = []
         for server in servers {
             let saturation = latencySaturation(server).map { "\($0) tokens/s per session" } ?? "none of the rates"
             let peak = peakFramesPerSecond(server).map { String(format: "%.0f", $0) } ?? "-"
+            let tokens = peakTokensPerSecondWithinTarget(server).map { String(format: "%.0f", $0) } ?? "-"
             lines.append("\(server.rawValue): saturation (highest rate with p99 <= \(latencyTargetMilliseconds) ms, "
-                         + "every subscriber complete) \(saturation); peak delivered frames/s \(peak)")
+                         + "every subscriber complete) \(saturation); peak delivered frames/s \(peak); "
+                         + "peak tokens/s within the target \(tokens)")
         }
-        if let share = gatewayShareOfCeiling {
-            lines.append(String(format: "gateway peak frames/s = %.0f %% of lws-ceiling's", share * 100))
+        if let frames = gatewayShareOfCeiling {
+            let tokens = gatewayTokensShareOfCeiling.map { String(format: "%.0f %%", $0 * 100) } ?? "-"
+            lines.append(String(format: "gateway / lws-ceiling: peak frames/s %.0f %%, ", frames * 100)
+                         + "peak tokens/s within the latency target \(tokens)")
         }
         return lines
     }
@@ -48,12 +61,16 @@ struct FanoutSweep {
     var json: [String: Any] {
         var saturation: [String: Any] = [:]
         var peak: [String: Any] = [:]
+        var tokens: [String: Any] = [:]
         for server in servers {
             saturation[server.rawValue] = latencySaturation(server) ?? NSNull()
             peak[server.rawValue] = peakFramesPerSecond(server) ?? NSNull()
+            tokens[server.rawValue] = peakTokensPerSecondWithinTarget(server) ?? NSNull()
         }
-        var entry: [String: Any] = ["saturation_tokens_per_second": saturation, "peak_frames_per_second": peak]
+        var entry: [String: Any] = ["saturation_tokens_per_second": saturation, "peak_frames_per_second": peak,
+                                    "peak_tokens_per_second_within_target": tokens]
         entry["gateway_peak_frames_share_of_ceiling"] = gatewayShareOfCeiling
+        entry["gateway_peak_tokens_share_of_ceiling"] = gatewayTokensShareOfCeiling
         return entry
     }
 }
