@@ -36,4 +36,17 @@ final class RetryAfterTests: XCTestCase {
         XCTAssertNil(millis([("Retry-After", "-3")]))
         XCTAssertNil(millis([("retry-after-ms", "nan"), ("Retry-After", "")]))
     }
+
+    /// An upstream can send any number. Converting one past `Int` to `Int` traps, and a wait near
+    /// `Int.max` overflows when added to the clock: the value is capped instead.
+    func testHugeValuesAreCappedRatherThanTrapping() {
+        for headers in [[("retry-after-ms", "1e300")], [("Retry-After", "99999999999999999999")],
+                        [("Retry-After", "1e17")], [("Retry-After", "9223372036854775")]] {
+            let value = millis(headers)
+            XCTAssertEqual(value, RetryAfter.maxMillis, "\(headers)")
+            XCTAssertLessThan(now + (value ?? 0), Int.max / 2, "\(headers): adding it to the clock must not overflow")
+        }
+        XCTAssertEqual(millis([("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT")]), RetryAfter.maxMillis)
+        XCTAssertEqual(millis([("Retry-After", "86400")]), 86_400_000, "a day is still honoured as given")
+    }
 }

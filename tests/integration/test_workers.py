@@ -170,3 +170,17 @@ async def test_budget_refuses_new_turns_once_spent(gateway_factory, tmp_path):
     assert (await other.recv_turn())[-1]["finish"] == "stop"
     await tiny.close()
     await other.close()
+
+
+async def test_an_absurd_retry_after_does_not_bring_the_node_down(gateway_factory, scripted_upstream):
+    # Retry-After is the upstream's to write; one past what fits in an Int must not trap the process.
+    for form in ("huge", "huge-ms"):
+        tag = unique("t")
+        gw = gateway_factory(config({"up": {**up_model(scripted_upstream, f"http-429:retry={form}:tag={tag}"),
+                                            "fallbacks": ["demo"]}}))
+        events, end = await one_turn(gw, "hello")
+        assert end["finish"] == "stop" and turn_text(events), (form, end)
+        assert gw.proc.poll() is None, f"retry={form}: the gateway died"
+        events, end = await one_turn(gw, "hello again")
+        assert end["finish"] == "stop", (form, end)
+        assert len(requests_tagged(scripted_upstream, tag)) == 1, "the deployment stays cooled down"

@@ -37,13 +37,14 @@ Every script exists in every format. Every response carries `X-Request-Id: <log 
                                     `event: error` with overloaded_error, Ollama `{"error":"... busy"}`
                                     (all retryable kinds); overloaded=0 sends invalid_request_error
                                     / a plain message instead. The message has "scripted in-band failure".
-    http-NNN[:retry=seconds|date|ms|none]
+    http-NNN[:retry=seconds|date|ms|huge|huge-ms|none]
                                     HTTP NNN (http-500, http-429, http-503, ...) with the format's
                                     JSON error body ("scripted internal error" for 500, "scripted
                                     rate limit" for 429). retry=seconds: `Retry-After: 1`; retry=date:
                                     `Retry-After: <HTTP-date 1-2 s ahead>`; retry=ms:
-                                    `retry-after-ms: 300`. Without retry=, a 429 sends `Retry-After: 7`
-                                    and other statuses none.
+                                    `retry-after-ms: 300`; retry=huge: `Retry-After: 99999999999999999999`;
+                                    retry=huge-ms: `retry-after-ms: 1e300`. Without retry=, a 429 sends
+                                    `Retry-After: 7` and other statuses none.
     reset                           reads the request, then resets the connection (SO_LINGER 0 close:
                                     RST) before any response.
     stall-headers                   reads the request and sends nothing until the client goes away

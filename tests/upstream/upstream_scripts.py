@@ -105,6 +105,11 @@ def retry_headers(form, status):
         return [("Retry-After", email.utils.formatdate(math.ceil(time.time()) + 1, usegmt=True))]
     if form == "ms":
         return [("retry-after-ms", "300")]
+    if form == "huge":
+        # Valid delta-seconds, far past any clock: a reader must cap it, not overflow.
+        return [("Retry-After", "99999999999999999999")]
+    if form == "huge-ms":
+        return [("retry-after-ms", "1e300")]
     return []  # retry=none
 
 
