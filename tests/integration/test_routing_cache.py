@@ -124,3 +124,29 @@ async def test_a_long_session_is_trimmed_to_the_context_window(gateway_factory, 
     assert estimate <= 400 - 100, estimate
     roles = [m["role"] for m in last[1:]]
     assert roles[0] == "user", "the history starts with a question, not an orphaned reply"
+
+
+async def test_a_fallback_models_reply_is_not_cached_as_the_routed_models(gateway_factory, scripted_upstream):
+    # The primary fails before its first token and the demo fallback answers. That reply is the
+    # fallback's, not the routed model's: a later identical conversation must ask the primary again
+    # (now healthy) rather than get the degraded answer from the cache for an hour.
+    tag = unique("c")
+    cfg = {"llm": {"default_model": "up", "cache": {"enabled": True, "ttl_s": 60},
+                   "retry": {"budget_ms": 5000, "attempts_per_deployment": 1, "backoff_base_ms": 20, "backoff_max_ms": 50},
+                   "models": {"demo": {"provider": "demo", "tokens_per_second": 400, "tokens": 8},
+                              "up": {"provider": "openai", "base_url": scripted_upstream.base_url,
+                                     "model": f"ok:tokens=4:fail_first=1:fail_with=http-500:tag={tag}",
+                                     "fallbacks": ["demo"]}}}}
+    gw = gateway_factory(cfg)
+    c = await WSClient.open(gw.ws_url)
+    s1 = unique()
+    await c.join(s1)
+    first = await turn(c, s1, "m1", "What is the refund policy?")
+    assert turn_text(first).startswith("This is the chat-gateway demo model"), "the fallback answered"
+    s2 = unique()
+    await c.join(s2)
+    second = await turn(c, s2, "m1", "What is the refund policy?")
+    start = next(e for e in second if e["type"] == "turn.start")
+    assert not start.get("cached"), f"the fallback's reply was served from the cache as model 'up': {start}"
+    assert turn_text(second) == "tok0 tok1 tok2 tok3 ", "the recovered primary answers"
+    await c.close()
