@@ -336,7 +336,10 @@ final class TurnCoordinator: Sendable {
                               upstreamFinish: upstreamFinish, error: error).fanout)
         recordUsage(of: run, usage: usage, finish: finish, error: error, deployment: ended.deployment,
                     attempts: ended.attempts, workerStartedAt: ended.workerStartedAt)
-        if finish == .stop, error == nil { storeInCache(run, usage: usage, upstreamFinish: upstreamFinish) }
+        // Only the routed model's own answer: a fallback's reply is not what the key (that model) asks for.
+        if finish == .stop, error == nil, ended.deployment?.model == run.job.model {
+            storeInCache(run, usage: usage, upstreamFinish: upstreamFinish)
+        }
         if let next { begin(next) }
     }
 
