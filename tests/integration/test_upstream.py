@@ -360,3 +360,46 @@ async def test_overloaded_when_worker_queue_full(gateway_factory, scripted_upstr
     assert end["finish"] == "stop"
     for c in (*clients, probe):
         await c.close()
+
+
+@pytest.mark.async_timeout(90)
+async def test_a_stop_racing_the_end_of_a_turn_leaves_the_log_and_the_usage_record_agreeing(
+        gateway_factory, scripted_upstream, tmp_path):
+    # Stops sent around the moment short turns finish by themselves. Whichever wins, the turn has one
+    # turn.end, and it says what the usage record says: the same finish and the same token counts
+    # (a turn that completed is not reported as cancelled with input_tokens 0, nor the other way).
+    import random
+    from harness import usage_lines
+    gw = gateway_factory({"usage": {"log_path": str(tmp_path / "usage.jsonl")},
+                          "workers": {"concurrency": 16},
+                          "llm": {"default_model": "up", "models": {"up": {
+                              "provider": "openai", "base_url": scripted_upstream.base_url,
+                              "model": "ok:tokens=3:delay_ms=2"}}}})
+    rounds, sessions = 60, 8
+    ends: dict[str, dict] = {}
+
+    async def racer(k: int) -> None:
+        c = await WSClient.open(gw.ws_url)
+        s = unique(f"race{k}")
+        await c.join(s)
+        for i in range(rounds):
+            await c.message(s, f"m{i}", "hi")
+            await asyncio.sleep(random.uniform(0.002, 0.02))
+            await c.send({"type": "stop", "session": s})
+            frames = await c.recv_turn(10)
+            turn_ends = [f for f in frames if f["type"] == "turn.end"]
+            assert len(turn_ends) == 1, frames
+            ends[turn_ends[0]["turn"]] = turn_ends[0]
+            await c.expect_nothing(0.002)
+        await c.close()
+
+    await asyncio.gather(*(racer(k) for k in range(sessions)))
+    records = {r["turn"]: r for r in usage_lines(tmp_path, rounds * sessions)}
+    assert set(records) == set(ends), "one usage record per turn"
+    disagreeing = [(end["finish"], end["usage"], records[turn]["finish"], records[turn]["input_tokens"],
+                    records[turn]["output_tokens"], records[turn]["estimated"])
+                   for turn, end in ends.items()
+                   if (end["finish"], end["usage"]["input_tokens"], end["usage"]["output_tokens"], end["usage"]["estimated"])
+                   != (records[turn]["finish"], records[turn]["input_tokens"], records[turn]["output_tokens"],
+                       records[turn]["estimated"])]
+    assert not disagreeing, f"{len(disagreeing)} turn(s) whose turn.end and usage record disagree: {disagreeing[:3]}"
