@@ -69,7 +69,7 @@ final class TurnCoordinator: Sendable {
     func submit(session: String, messageID: String, text: String, author: String, tenant: String) -> SubmitOutcome {
         if let wait = usage.budgetRefusal(for: tenant, now: clock()) { return .budgetExceeded(retryAfterMillis: wait) }
         let turn = Identifiers.turn()
-        var startNow: TurnJob?
+        var startNow: TurnRun?
         var cacheHit: (reply: CachedReply, job: TurnJob)?
         let (outcome, fanout) = store.acceptMessage(
             session: session, id: messageID, author: author, text: text, turn: turn,
@@ -92,7 +92,7 @@ final class TurnCoordinator: Sendable {
                 guard state.accepting else { return false }
                 switch state.pool.submit(job) {
                 case .startNow(let job):
-                    startNow = job
+                    startNow = register(job, in: &state)
                     return true
                 case .queued: return true
                 case .rejected: return false
@@ -105,8 +105,8 @@ final class TurnCoordinator: Sendable {
         case .accepted(let ackSeq):
             if let hit = cacheHit {
                 serveFromCache(hit.reply, job: hit.job)
-            } else if let job = startNow {
-                begin(job)
+            } else if let run = startNow {
+                advance(run)
             }
             return .accepted(ackSeq: ackSeq)
         case .duplicate(let ackSeq): return .duplicate(ackSeq: ackSeq)
@@ -136,12 +136,16 @@ final class TurnCoordinator: Sendable {
 
     // MARK: - Attempts
 
-    /// A worker slot is ours: set up the run and make its first attempt.
-    private func begin(_ job: TurnJob) {
-        let plan = TurnAttempts(groups: deploymentGroups(for: job.model), policy: llm.retry, startedAt: clock())
-        let run = TurnRun(job: job, plan: plan, now: clock()) { [weak self] run in self?.timerFired(run) }
-        state.withLock { $0.runs[job.turn] = run }
-        advance(run)
+    /// A worker slot was just given to `job`: its run goes into the table in the same critical
+    /// section, so from then on a stop or shutdown finds it there (before, one that came between the
+    /// pool handing out the slot and the run's first attempt found the turn nowhere, ended it in the
+    /// log, and the run then called the upstream for a turn that had already ended).
+    private func register(_ job: TurnJob, in state: inout State) -> TurnRun {
+        let now = clock()
+        let plan = TurnAttempts(groups: deploymentGroups(for: job.model), policy: llm.retry, startedAt: now)
+        let run = TurnRun(job: job, plan: plan, now: now) { [weak self] run in self?.timerFired(run) }
+        state.runs[job.turn] = run
+        return run
     }
 
     /// The model's deployments, then each fallback's (each model once, in order).
@@ -296,24 +300,29 @@ final class TurnCoordinator: Sendable {
         case .running(let run):
             end(run, finish: finish, upstreamFinish: nil, error: error)
         case .none:
-            // Accepted but not yet in the table (a stop racing the submit); end the log's turn.
+            // Neither queued nor running: runs are in the table from admission until after their
+            // turn.end, so the turn has ended already and this appends nothing; a safety net only.
             let usage = TokenUsage(inputTokens: 0, outputTokens: TokenEstimator.tokens(in: store.relayedText(session: session, turn: turn)),
                                    estimated: true)
             deliver(store.endTurn(session: session, turn: turn, finish: finish, usage: usage, upstreamFinish: nil, error: error).fanout)
         }
     }
 
-    /// The single place a running turn ends. Whoever removes the run from the table appends
-    /// `turn.end`, frees the deployment and worker slots and starts the next queued turn; a late
-    /// provider event, timer or racing stop finds nothing and does nothing. `onlyIfAttempt` makes a
-    /// provider's own ending count only for the attempt that is current.
+    /// The single place a running turn ends. Whoever first marks the run `cancelled` (under the
+    /// locks) appends `turn.end`, frees the deployment and worker slots and starts the next queued
+    /// turn; a late provider event, timer or racing stop finds it ending and does nothing.
+    /// `onlyIfAttempt` makes a provider's own ending count only for the attempt that is current.
+    ///
+    /// The run leaves the table only once its `turn.end` is in the log: while it is being ended, a
+    /// stop still finds it (and does nothing) instead of finding the turn nowhere and ending the
+    /// log's turn itself, as `cancelled` with made-up usage, ahead of the real end.
     private func end(_ run: TurnRun, finish: TurnFinish, upstreamFinish: String?, error: TurnError?, onlyIfAttempt: Int? = nil) {
-        var next: TurnJob?
         typealias Closing = (stream: (any ProviderStream)?, usage: TokenUsage?, deployment: DeploymentRef?, attempts: Int,
                              workerStartedAt: Int)
         let ended: Closing? = state.withLock { state in
             guard state.runs[run.job.turn] === run else { return nil }
-            let closing: Closing? = run.guarded.withLock { guarded in
+            return run.guarded.withLock { guarded in
+                guard !guarded.cancelled else { return nil }  // another caller is ending it
                 if let onlyIfAttempt, guarded.attempt?.id != onlyIfAttempt { return nil }
                 guarded.cancelled = true
                 guarded.timerPurpose = .none
@@ -322,10 +331,6 @@ final class TurnCoordinator: Sendable {
                 return (guarded.attempt?.stream, guarded.usage, guarded.lastDeployment, guarded.plan.attempts,
                         guarded.workerStartedAt)
             }
-            guard let closing else { return nil }
-            state.runs.removeValue(forKey: run.job.turn)
-            next = state.pool.finished()
-            return closing
         }
         guard let ended else { return }
         run.currentAttempt.store(-1, ordering: .releasing)
@@ -334,13 +339,17 @@ final class TurnCoordinator: Sendable {
         let usage = ended.usage ?? estimatedUsage(input: run.job.request.messages, session: run.job.session, turn: run.job.turn)
         deliver(store.endTurn(session: run.job.session, turn: run.job.turn, finish: finish, usage: usage,
                               upstreamFinish: upstreamFinish, error: error).fanout)
+        let next: TurnRun? = state.withLock { state in
+            state.runs.removeValue(forKey: run.job.turn)
+            return state.pool.finished().map { register($0, in: &state) }
+        }
         recordUsage(of: run, usage: usage, finish: finish, error: error, deployment: ended.deployment,
                     attempts: ended.attempts, workerStartedAt: ended.workerStartedAt)
         // Only the routed model's own answer: a fallback's reply is not what the key (that model) asks for.
         if finish == .stop, error == nil, ended.deployment?.model == run.job.model {
             storeInCache(run, usage: usage, upstreamFinish: upstreamFinish)
         }
-        if let next { begin(next) }
+        if let next { advance(next) }
     }
 
     private func endQueued(_ job: TurnJob, finish: TurnFinish, error: TurnError?) {
