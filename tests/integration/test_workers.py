@@ -4,6 +4,7 @@ and per-tenant budgets."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -184,3 +185,29 @@ async def test_an_absurd_retry_after_does_not_bring_the_node_down(gateway_factor
         events, end = await one_turn(gw, "hello again")
         assert end["finish"] == "stop", (form, end)
         assert len(requests_tagged(scripted_upstream, tag)) == 1, "the deployment stays cooled down"
+
+
+async def test_turns_waiting_for_a_full_deployment_get_it_in_the_order_they_came(gateway_factory, scripted_upstream):
+    # max_concurrency 1 and six turns, accepted one after the other, each holding the deployment for
+    # ~0.25 s. Each waiting turn looks again every 25 ms; a freed slot must go to the one that has
+    # waited longest, not to whichever looked first (else an early turn can lose every time and run
+    # out of its retry budget while later ones are served).
+    tag = unique("t")
+    gw = gateway_factory(config({"up": up_model(scripted_upstream, f"ok:tokens=5:delay_ms=50:tag={tag}", max_concurrency=1)},
+                                retry={**FAST_RETRY, "budget_ms": 20000}))
+    clients = []
+    for i in range(6):
+        c = await WSClient.open(gw.ws_url)
+        s = unique()
+        await c.join(s)
+        await c.message(s, "m1", f"question {i}")
+        await c.recv_until(lambda f: f["type"] == "ack")
+        clients.append(c)
+        await asyncio.sleep(0.03)
+    for c in clients:
+        end = (await c.recv_turn(20))[-1]
+        assert end["finish"] == "stop", end
+        await c.close()
+    served = [e["messages"][-1]["content"] for e in sorted(requests_tagged(scripted_upstream, tag),
+                                                           key=lambda e: e["started_at"])]
+    assert served == [f"question {i}" for i in range(6)], served
