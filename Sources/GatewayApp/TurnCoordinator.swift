@@ -169,9 +169,16 @@ final class TurnCoordinator: Sendable {
             guard state.runs[run.job.turn] === run else { return .gone }
             return run.guarded.withLock { guarded in
                 guard !guarded.cancelled else { return .gone }
-                let decision = guarded.plan.next(now: now) { state.book.availability(of: $0, now: now) }
+                let turn = run.job.turn
+                var full: Set<DeploymentRef> = []
+                let decision = guarded.plan.next(now: now) { deployment in
+                    let availability = state.book.availability(of: deployment, for: turn, now: now)
+                    if availability == .atCapacity { full.insert(deployment) }
+                    return availability
+                }
                 switch decision {
                 case .start(let deployment, let attempt):
+                    state.book.stopWaiting(turn)
                     _ = state.book.acquire(deployment, now: now)
                     guarded.attempt = TurnRun.Attempt(id: attempt, deployment: deployment, startedAt: now, stream: nil)
                     guarded.usage = nil
@@ -179,10 +186,12 @@ final class TurnCoordinator: Sendable {
                     run.currentAttempt.store(attempt, ordering: .releasing)
                     return .start(deployment, attempt)
                 case .wait(let millis):
+                    state.book.waitForCapacity(turn, on: full)
                     guarded.timerPurpose = .backoff
                     run.timer.arm(inMillis: millis)
                     return .waited
                 case .giveUp(let error):
+                    state.book.stopWaiting(turn)
                     return .giveUp(error)
                 }
             }
@@ -326,6 +335,7 @@ final class TurnCoordinator: Sendable {
                 if let onlyIfAttempt, guarded.attempt?.id != onlyIfAttempt { return nil }
                 guarded.cancelled = true
                 guarded.timerPurpose = .none
+                state.book.stopWaiting(run.job.turn)
                 if let deployment = guarded.attempt?.deployment { state.book.release(deployment) }
                 defer { guarded.attempt = nil }
                 return (guarded.attempt?.stream, guarded.usage, guarded.lastDeployment, guarded.plan.attempts,
