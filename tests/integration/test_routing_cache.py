@@ -150,3 +150,39 @@ async def test_a_fallback_models_reply_is_not_cached_as_the_routed_models(gatewa
     assert not start.get("cached"), f"the fallback's reply was served from the cache as model 'up': {start}"
     assert turn_text(second) == "tok0 tok1 tok2 tok3 ", "the recovered primary answers"
     await c.close()
+
+
+async def test_a_stopped_turn_in_a_trimmed_session_is_billed_for_what_was_sent(gateway_factory, scripted_upstream,
+                                                                             tmp_path):
+    # A stopped turn has no usage from the upstream, so its input is estimated. The estimate must be
+    # of the messages actually sent (trimmed to the context window), not of the whole history: that
+    # would bill, and count against the tenant's budget, tokens the model never saw.
+    tag = unique("trim")
+    window = {"context_window": 400, "max_tokens": 100}
+    cfg = {"usage": {"log_path": str(tmp_path / "usage.jsonl")},
+           "llm": {"default_model": "up", "system_prompt": "Be brief.",
+                   "routing": {"rules": [{"when": {"keywords_any": ["stop me"]}, "model": "slow"}]},
+                   "models": {
+                       "up": {"provider": "openai", "base_url": scripted_upstream.base_url, "model": f"echo:tag={tag}", **window},
+                       "slow": {"provider": "openai", "base_url": scripted_upstream.base_url,
+                                "model": f"slow:tokens=600:delay_ms=20:tag={tag}", **window}}}}
+    gw = gateway_factory(cfg)
+    c = await WSClient.open(gw.ws_url)
+    s = unique()
+    await c.join(s)
+    filler = "word " * 60
+    for n in range(8):
+        events = await turn(c, s, f"m{n}", f"question {n}: {filler}")
+        assert events[-1]["finish"] == "stop", events[-1]
+    await c.message(s, "m8", "please stop me")
+    await c.recv_until(lambda f: f["type"] == "turn.delta")
+    await c.send({"type": "stop", "session": s})
+    end = (await c.recv_turn())[-1]
+    assert end["finish"] == "cancelled" and end["usage"]["estimated"] is True, end
+    await c.close()
+    sent = [e for e in scripted_upstream.log() if f"tag={tag}" in (e.get("model") or "")][-1]["messages"]
+    assert sent[-1]["content"] == "please stop me"
+    estimate = sum((len(m["content"].encode()) + 3) // 4 + 4 for m in sent)
+    assert end["usage"]["input_tokens"] == estimate, f"estimated {end['usage']['input_tokens']} input tokens, {estimate} were sent"
+    record = usage_lines(tmp_path, 9)[-1]
+    assert record["input_tokens"] == estimate, record
