@@ -226,6 +226,7 @@ final class TurnCoordinator: Sendable {
         }
         let timeouts = timeouts(of: deployment)
         run.guarded.withLock { guarded in
+            guarded.sentMessages = request.messages
             guarded.timerPurpose = .watchdog
             run.timer.arm(inMillis: run.relayedText.load(ordering: .acquiring) ? timeouts.idleMillis : timeouts.firstTokenMillis)
         }
@@ -327,7 +328,7 @@ final class TurnCoordinator: Sendable {
     /// log's turn itself, as `cancelled` with made-up usage, ahead of the real end.
     private func end(_ run: TurnRun, finish: TurnFinish, upstreamFinish: String?, error: TurnError?, onlyIfAttempt: Int? = nil) {
         typealias Closing = (stream: (any ProviderStream)?, usage: TokenUsage?, deployment: DeploymentRef?, attempts: Int,
-                             workerStartedAt: Int)
+                             workerStartedAt: Int, sent: [ChatMessage]?)
         let ended: Closing? = state.withLock { state in
             guard state.runs[run.job.turn] === run else { return nil }
             return run.guarded.withLock { guarded in
@@ -339,14 +340,15 @@ final class TurnCoordinator: Sendable {
                 if let deployment = guarded.attempt?.deployment { state.book.release(deployment) }
                 defer { guarded.attempt = nil }
                 return (guarded.attempt?.stream, guarded.usage, guarded.lastDeployment, guarded.plan.attempts,
-                        guarded.workerStartedAt)
+                        guarded.workerStartedAt, guarded.sentMessages)
             }
         }
         guard let ended else { return }
         run.currentAttempt.store(-1, ordering: .releasing)
         run.timer.cancel()
         ended.stream?.cancel()
-        let usage = ended.usage ?? estimatedUsage(input: run.job.request.messages, session: run.job.session, turn: run.job.turn)
+        let usage = ended.usage ?? estimatedUsage(input: ended.sent ?? run.job.request.messages, session: run.job.session,
+                                                  turn: run.job.turn)
         deliver(store.endTurn(session: run.job.session, turn: run.job.turn, finish: finish, usage: usage,
                               upstreamFinish: upstreamFinish, error: error).fanout)
         let next: TurnRun? = state.withLock { state in

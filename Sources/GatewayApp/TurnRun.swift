@@ -22,6 +22,9 @@ final class TurnRun: Sendable {
         var usage: TokenUsage?
         /// The deployment of the latest attempt, kept after it ends for the usage record.
         var lastDeployment: DeploymentRef?
+        /// The messages the latest attempt sent (trimmed to its deployment's context window), for
+        /// the input estimate when the upstream reports no usage.
+        var sentMessages: [ChatMessage]?
         var timerPurpose = TimerPurpose.none
         var cancelled = false
         var workerStartedAt: Int
