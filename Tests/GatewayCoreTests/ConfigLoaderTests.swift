@@ -226,6 +226,26 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(configError(#"{"llm":{"retry":{"budget":1}}}"#)?.key, "llm.retry.budget")
     }
 
+    /// A context window the reply reserve (max_tokens) or the system prompt already fills would make
+    /// every turn of the model fail at run time (context_too_large): start-up refuses it instead.
+    func testAContextWindowThatLeavesNoRoomForAMessageIsRefused() throws {
+        let up = { (extra: String, prompt: String) in
+            #"{"llm":{"default_model":"up","system_prompt":"\#(prompt)","models":{"up":{"provider":"openai","base_url":"http://h/v1","model":"m",\#(extra)}}}}"#
+        }
+        let reserve = configError(up(#""context_window":256,"max_tokens":512"#, "Be brief."))
+        XCTAssertEqual(reserve?.key, "llm.models.up.context_window")
+        XCTAssertTrue(reserve?.problem.contains("max_tokens") ?? false, "\(String(describing: reserve))")
+        let prompt = configError(up(#""context_window":300"#, String(repeating: "x", count: 1200)))
+        XCTAssertEqual(prompt?.key, "llm.models.up.context_window")
+        XCTAssertTrue(prompt?.problem.contains("system prompt") ?? false, "\(String(describing: prompt))")
+        let several = configError(#"{"llm":{"default_model":"m","models":{"m":{"deployments":[{"provider":"openai","base_url":"http://h/v1","model":"a"},{"id":"tight","provider":"openai","base_url":"http://h/v1","model":"b","context_window":1000,"max_tokens":1000}]}}}}"#)
+        XCTAssertEqual(several?.key, "llm.models.m.context_window")
+        XCTAssertTrue(several?.problem.contains("'tight'") ?? false, "\(String(describing: several))")
+        // What fits loads: a reply reserve under the window, and room left for the prompt and a message.
+        XCTAssertNoThrow(try loadConfig(up(#""context_window":400,"max_tokens":100"#, "Be brief.")))
+        XCTAssertNoThrow(try loadConfig(up(#""context_window":256"#, "Be brief.")))
+    }
+
     func testSectionsMustBeObjects() {
         XCTAssertEqual(configError(#"{"server":5}"#), ConfigError(key: "server", problem: "must be an object, not a number"))
         XCTAssertEqual(configError(#"{"llm":{"models":[]}}"#), ConfigError(key: "llm.models", problem: "must be an object, not an array"))
