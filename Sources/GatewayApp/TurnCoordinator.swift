@@ -210,8 +210,7 @@ final class TurnCoordinator: Sendable {
             return
         }
         var request = run.job.request
-        if let config = deploymentConfig(deployment), let window = config.contextWindow {
-            let reserve = config.maxTokens ?? min(1024, window / 4)
+        if let config = deploymentConfig(deployment), let window = config.contextWindow, let reserve = config.outputReserve {
             do {
                 let trimmed = try ContextTrimmer(contextWindow: window, outputReserve: reserve).trim(request.messages)
                 request.messages = trimmed.messages

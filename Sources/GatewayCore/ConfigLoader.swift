@@ -114,7 +114,34 @@ public enum ConfigLoader {
             throw ConfigError(key: "llm.default_model", problem: "'\(config.llm.defaultModel)' is not in llm.models (\(config.llm.models.keys.sorted().joined(separator: ", ")))")
         }
         try ModelConfigParser.validate(config.llm.models)
+        try validateContextWindows(config)
         try config.llm.routing.validate(knownModels: Set(config.llm.models.keys))
         guard !config.server.host.isEmpty else { throw ConfigError(key: "server.host", problem: "must not be empty") }
+    }
+
+    /// Every deployment with a context window has room, after the reply's reserve, for the system
+    /// prompt and the least a trimmed message can be cut to (`ContextTrimmer`): otherwise every turn
+    /// sent to it would fail.
+    static func validateContextWindows(_ config: GatewayConfig) throws(ConfigError) {
+        let prompt = [ChatMessage(role: .system, content: config.llm.systemPrompt)]
+        // A message cut to its first character (at most 4 bytes) and the marker, at the longest a
+        // client message can make it.
+        let leastMessage = TokenEstimator.tokensPerMessage + TokenEstimator.tokens(
+            utf8Count: ContextTrimmer.cutMarker(omittedCharacters: config.server.maxMessageBytes).utf8.count + 4)
+        for name in config.llm.models.keys.sorted() {
+            for deployment in config.llm.models[name]!.deployments {
+                guard let window = deployment.contextWindow, let reserve = deployment.outputReserve else { continue }
+                let key = "llm.models.\(name).context_window"
+                let which = config.llm.models[name]!.deployments.count > 1 ? "deployment '\(deployment.id)': " : ""
+                guard reserve < window else {
+                    throw ConfigError(key: key, problem: "\(which)\(window) tokens leave nothing for the prompt after max_tokens \(reserve)")
+                }
+                let needed = TokenEstimator.inputTokens(of: prompt) + leastMessage
+                guard needed <= window - reserve else {
+                    throw ConfigError(key: key, problem: "\(which)the system prompt and a message need at least \(needed) tokens "
+                                      + "but \(window) minus the reply's \(reserve) leaves \(window - reserve)")
+                }
+            }
+        }
     }
 }

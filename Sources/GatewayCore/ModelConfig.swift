@@ -63,6 +63,12 @@ public struct DeploymentConfig: Sendable, Equatable {
         if case .http(_, let http) = backend { return http.maxTokens }
         return nil
     }
+
+    /// Tokens of `contextWindow` kept for the reply when trimming: `maxTokens`, else a quarter of
+    /// the window up to 1024. Nil without a window.
+    public var outputReserve: Int? {
+        contextWindow.map { window in maxTokens ?? min(1024, window / 4) }
+    }
 }
 
 public struct DemoModelConfig: Sendable, Equatable {
