@@ -48,6 +48,38 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(try loadConfig(try shippedConfig("gateway.json")), GatewayConfig())
     }
 
+    /// Equal defaults are not enough: a section left out of config/gateway.json loads to its defaults
+    /// too. Every key the loader takes must be written there (with its default), so it is documented.
+    func testTheShippedGatewayJSONWritesEveryKey() throws {
+        let document = try JSONValue.parse(Array(try shippedConfig("gateway.json").utf8))
+        let expected: [String: [String]] = [
+            "": ["node", "server", "sessions", "workers", "llm", "usage", "budgets"],
+            "node": ["id"],
+            "server": ["host", "port", "static_root", "max_message_bytes", "hello_timeout_s", "heartbeat_s",
+                       "outbound_queue_bytes", "echo_endpoint", "echo_max_message_bytes"],
+            "sessions": ["max_events", "idle_ttl_s", "cancel_on_abandon", "max_transcript_entries"],
+            "workers": ["concurrency", "queue_size"],
+            "llm": ["default_model", "system_prompt", "history_messages", "retry", "models", "routing", "cache"],
+            "llm.retry": ["budget_ms", "attempts_per_deployment", "backoff_base_ms", "backoff_max_ms", "max_retry_after_ms",
+                          "cooldown_ms"],
+            "llm.routing": ["tenants", "rules"],
+            "llm.cache": ["enabled", "ttl_s", "max_entries", "max_bytes"],
+            "usage": ["log_path"],
+            "budgets": ["default_cost_per_day", "tenants"],
+        ]
+        for (path, keys) in expected {
+            var section: JSONValue? = document
+            for part in path.split(separator: ".") { section = section?[String(part)] }
+            guard case .object(let members)? = section else {
+                XCTFail("config/gateway.json has no section '\(path)'")
+                continue
+            }
+            for key in keys where members[key] == nil {
+                XCTFail("config/gateway.json does not document \(path.isEmpty ? key : "\(path).\(key)")")
+            }
+        }
+    }
+
     /// The `$example-…` models and the `$acme` budget in config/gateway.json are commented out; with
     /// their `$` dropped they must load, so the documented examples stay valid.
     func testTheShippedExamplesLoadWhenUncommented() throws {
