@@ -211,3 +211,16 @@ async def test_turns_waiting_for_a_full_deployment_get_it_in_the_order_they_came
     served = [e["messages"][-1]["content"] for e in sorted(requests_tagged(scripted_upstream, tag),
                                                            key=lambda e: e["started_at"])]
     assert served == [f"question {i}" for i in range(6)], served
+
+
+async def test_budgets_over_deployments_without_a_price_are_flagged_at_start_up(gateway_factory, scripted_upstream):
+    # A turn on a deployment without a price costs "unknown", which budgets count as nothing: with a
+    # budget set, such a deployment is never refused however much it is used. That must not be silent.
+    gw = gateway_factory({**config({"up": up_model(scripted_upstream, "ok:tokens=3")}),
+                          "budgets": {"default_cost_per_day": 0.000001}})
+    for _ in range(2):
+        _, end = await one_turn(gw, "hello")
+        assert end["finish"] == "stop", end
+    warnings = [line for line in gw.stderr().splitlines() if "[warn]" in line and "price" in line]
+    assert warnings and "'up'" in warnings[0], gw.stderr()
+    assert "demo" not in warnings[0], "the built-in demo model is free by definition"
