@@ -51,6 +51,7 @@ public final class Gateway: @unchecked Sendable {
         }
         sweeper.resume()
         health.set(.ready)
+        warnAboutUnpricedDeployments()
         Log.info("node \(nodeID) ready; default model '\(config.llm.defaultModel)' (\(providers.describe(config.llm.defaultModel)))")
     }
 
@@ -63,6 +64,18 @@ public final class Gateway: @unchecked Sendable {
         server.stop()
         providers.shutdown()
         usage.flush()
+    }
+
+    /// Budgets count a turn's cost from its deployment's price; a deployment without one costs
+    /// nothing to them, so with budgets set it would never be refused. Say so rather than stay silent.
+    private func warnAboutUnpricedDeployments() {
+        guard config.budgets.defaultCostPerDay != nil || !config.budgets.costPerDay.isEmpty else { return }
+        let unpriced = config.llm.models.values.flatMap { model in
+            model.deployments.filter { $0.provider != .demo && $0.price == nil }.map { "'\($0.id)'" }
+        }.sorted()
+        guard !unpriced.isEmpty else { return }
+        Log.warning("budgets are set but deployment(s) \(unpriced.joined(separator: ", ")) have no price: "
+                    + "their turns count as free against every budget")
     }
 
     static func serverOptions(_ config: GatewayConfig) -> WebSocketServerOptions {
