@@ -117,3 +117,13 @@ def test_api_key_is_never_logged_or_served(gateway_factory):
     assert gw.stop()[0] == 0
     assert SECRET not in gw.stderr() and SECRET not in "\n".join(gw.stdout_lines)
     assert "some-model" in gw.stderr(), "start-up names the default model"
+
+
+def test_the_harness_scrubs_every_variable_that_changes_the_gateway():
+    # A developer who exported, say, CHAT_GATEWAY_ANTHROPIC_BASE_URL (as the README shows) and runs
+    # `make test` must not get a suite whose gateways all answer from that model.
+    names = {f"CHAT_GATEWAY_{provider}_{part}" for provider in ("OPENAI", "ANTHROPIC", "OLLAMA")
+             for part in ("BASE_URL", "MODEL", "API_KEY")}
+    names |= {"CHAT_GATEWAY_CONFIG", "CHAT_GATEWAY_HOST", "CHAT_GATEWAY_PORT", "CHAT_GATEWAY_NODE_ID"}
+    missing = sorted(names - set(SCRUBBED_ENV))
+    assert not missing, f"harness.SCRUBBED_ENV lets these through to test gateways: {missing}"
