@@ -34,13 +34,12 @@ SHUTDOWN_TIMEOUT_S = 5.0
 
 LISTEN_RE = re.compile(r"chat-gateway listening on http://(?P<host>[^:\s]+|\[[^\]]+\]):(?P<port>\d+)")
 
-# Environment variables that would change the gateway's default model or address.
-SCRUBBED_ENV = (
-    "CHAT_GATEWAY_OPENAI_BASE_URL",
-    "CHAT_GATEWAY_OPENAI_MODEL",
-    "CHAT_GATEWAY_OPENAI_API_KEY",
-    "CHAT_GATEWAY_PORT",
-    "CHAT_GATEWAY_HOST",
+# Environment variables that would change the gateway's config, default model, address or node id
+# (a test that needs one passes it in `env`).
+SCRUBBED_ENV = tuple(
+    [f"CHAT_GATEWAY_{provider}_{part}" for provider in ("OPENAI", "ANTHROPIC", "OLLAMA")
+     for part in ("BASE_URL", "MODEL", "API_KEY")]
+    + ["CHAT_GATEWAY_CONFIG", "CHAT_GATEWAY_PORT", "CHAT_GATEWAY_HOST", "CHAT_GATEWAY_NODE_ID"]
 )
 
 
