@@ -224,3 +224,25 @@ async def test_budgets_over_deployments_without_a_price_are_flagged_at_start_up(
     warnings = [line for line in gw.stderr().splitlines() if "[warn]" in line and "price" in line]
     assert warnings and "'up'" in warnings[0], gw.stderr()
     assert "demo" not in warnings[0], "the built-in demo model is free by definition"
+
+
+async def test_a_resent_message_gets_its_ack_even_once_the_budget_is_spent(gateway_factory):
+    # Resending a message id is the protocol's safe retry (a client that lost the ack cannot tell
+    # whether it arrived): it must get the original ack back, not a budget refusal for a message
+    # that was accepted and answered.
+    cfg = {"budgets": {"tenants": {"tiny": 0.000001}},
+           "llm": {"models": {"demo": {"provider": "demo", "tokens_per_second": 400, "tokens": 20,
+                                       "price": {"input_usd_per_million": 10, "output_usd_per_million": 100}}}}}
+    gw = gateway_factory(cfg)
+    tiny = await WSClient.connect(gw.ws_url)
+    await tiny.hello(tenant="tiny")
+    s = unique()
+    await tiny.join(s)
+    await tiny.message(s, "m1", "first")
+    frames = await tiny.recv_turn()
+    ack = next(f for f in frames if f["type"] == "ack")
+    assert frames[-1]["finish"] == "stop"
+    await tiny.message(s, "m1", "first")
+    again = await tiny.recv()
+    assert again == {"type": "ack", "id": "m1", "seq": ack["seq"]}, again
+    await tiny.close()
