@@ -67,14 +67,19 @@ final class TurnCoordinator: Sendable {
     var runningCount: Int { state.withLock { $0.pool.running } }
 
     func submit(session: String, messageID: String, text: String, author: String, tenant: String) -> SubmitOutcome {
-        if let wait = usage.budgetRefusal(for: tenant, now: clock()) { return .budgetExceeded(retryAfterMillis: wait) }
         let turn = Identifiers.turn()
+        // Asked only for a message that would be appended: a resent id still gets its original ack.
+        var budgetWait: Int?
         var startNow: TurnRun?
         var cacheHit: (reply: CachedReply, job: TurnJob)?
         let (outcome, fanout) = store.acceptMessage(
             session: session, id: messageID, author: author, text: text, turn: turn,
             historyLimit: llm.historyMessages
         ) { history in
+            if let wait = usage.budgetRefusal(for: tenant, now: clock()) {
+                budgetWait = wait
+                return nil
+            }
             var messages = [ChatMessage(role: .system, content: llm.systemPrompt)]
             messages += history
             messages.append(ChatMessage(role: .user, content: text))
@@ -111,7 +116,7 @@ final class TurnCoordinator: Sendable {
             return .accepted(ackSeq: ackSeq)
         case .duplicate(let ackSeq): return .duplicate(ackSeq: ackSeq)
         case .busy: return .busy
-        case .overloaded: return .overloaded
+        case .overloaded: return budgetWait.map { .budgetExceeded(retryAfterMillis: $0) } ?? .overloaded
         }
     }
 
