@@ -127,3 +127,50 @@ def test_the_harness_scrubs_every_variable_that_changes_the_gateway():
     names |= {"CHAT_GATEWAY_CONFIG", "CHAT_GATEWAY_HOST", "CHAT_GATEWAY_PORT", "CHAT_GATEWAY_NODE_ID"}
     missing = sorted(names - set(SCRUBBED_ENV))
     assert not missing, f"harness.SCRUBBED_ENV lets these through to test gateways: {missing}"
+
+
+async def test_an_upstream_that_quotes_the_api_key_does_not_get_it_logged_or_shown(gateway_factory):
+    # Misconfigured proxies and some APIs quote the credential they refused ("Incorrect API key
+    # provided: sk-..."). The gateway relays upstream error messages to every subscriber and logs
+    # failed attempts: the key it sent must not come back out through either.
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from harness import WSClient, unique
+
+    class QuotingUpstream(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            key = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+            body = json.dumps({"error": {"message": f"Incorrect API key provided: {key}", "type": "invalid_request_error"}})
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), QuotingUpstream)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        gw = gateway_factory({}, env={"CHAT_GATEWAY_OPENAI_BASE_URL": f"http://127.0.0.1:{server.server_port}/v1",
+                                      "CHAT_GATEWAY_OPENAI_MODEL": "some-model",
+                                      "CHAT_GATEWAY_OPENAI_API_KEY": SECRET})
+        c = await WSClient.open(gw.ws_url)
+        s = unique()
+        await c.join(s)
+        await c.message(s, "m1", "hello")
+        frames = await c.recv_turn()
+        await c.close()
+        end = frames[-1]
+        assert end["finish"] == "error" and end["error"]["code"] == "upstream_http", end
+        assert "Incorrect API key provided" in end["error"]["message"], "the upstream's reason is still relayed"
+        assert SECRET not in json.dumps(frames), f"the key reached the client: {end['error']}"
+        assert gw.stop()[0] == 0
+        assert SECRET not in gw.stderr(), "the key reached the log"
+    finally:
+        server.shutdown()
