@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why a turn failed; `code` is one of the documented client-facing codes (docs/protocol.md).
 ///
 /// `retry` is not sent to clients: it tells the worker whether the same request may succeed when
@@ -21,6 +23,17 @@ public struct TurnError: Error, Sendable, Equatable {
     }
 
     public var isRetryable: Bool { if case .allowed = retry { true } else { false } }
+
+    /// The same error with every occurrence of `secrets` (the credentials sent upstream) in its
+    /// message replaced by `[redacted]`: upstream error texts are relayed to clients and logged,
+    /// and some quote the key they refused.
+    public func redacting(_ secrets: [String]) -> TurnError {
+        var copy = self
+        for secret in secrets where !secret.isEmpty {
+            copy.message = copy.message.replacingOccurrences(of: secret, with: "[redacted]")
+        }
+        return copy
+    }
 
     /// An HTTP error answer. 408, 409 (conflict/lock), 429 and 5xx are worth retrying; other 4xx are
     /// the request's own fault and would fail again.

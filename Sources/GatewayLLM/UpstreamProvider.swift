@@ -1,3 +1,4 @@
+import Foundation
 import GatewayCore
 
 /// Connection settings of one upstream deployment, whatever its dialect.
@@ -50,9 +51,28 @@ public final class UpstreamProvider<Dialect: UpstreamDialect>: ChatProvider {
                                             totalTimeout: settings.totalTimeout,
                                             stallTimeout: settings.stallTimeout)
         let stream = UpstreamStream(client: client, dialect: dialect, decoder: dialect.makeDecoder(for: request),
-                                    clock: clock, onEvent: onEvent)
+                                    secrets: Self.credentials(in: upstream.headers), clock: clock, onEvent: onEvent)
         stream.attach(client.start(httpRequest, handler: stream))
         return stream
+    }
+}
+
+extension UpstreamProvider {
+    /// The credentials a request carries (`Authorization: Bearer …`, `x-api-key`, `api-key`), to be
+    /// redacted from whatever the upstream says back.
+    static func credentials(in headers: [(name: String, value: String)]) -> [String] {
+        headers.compactMap { header in
+            switch header.name.lowercased() {
+            case "authorization":
+                let value = header.value.trimmingCharacters(in: .whitespaces)
+                guard let space = value.firstIndex(of: " ") else { return value }
+                return String(value[value.index(after: space)...]).trimmingCharacters(in: .whitespaces)
+            case "x-api-key", "api-key":
+                return header.value.trimmingCharacters(in: .whitespaces)
+            default:
+                return nil
+            }
+        }.filter { !$0.isEmpty }
     }
 }
 

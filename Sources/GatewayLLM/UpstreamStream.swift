@@ -25,6 +25,8 @@ final class UpstreamStream<Dialect: UpstreamDialect>: ProviderStream, HTTPStream
     private let dialect: Dialect
     private let clock: @Sendable () -> Int
     private let onEvent: @Sendable (ProviderEvent) -> Void
+    /// The request's credentials: redacted from every error message (upstreams may quote them).
+    private let secrets: [String]
 
     private let lock = NSLock()
     private var cancelled = false
@@ -37,11 +39,12 @@ final class UpstreamStream<Dialect: UpstreamDialect>: ProviderStream, HTTPStream
     private var errorBody: [UInt8] = []
     private var terminated = false
 
-    init(client: HTTPStreamClient, dialect: Dialect, decoder: Dialect.Decoder, clock: @escaping @Sendable () -> Int,
-         onEvent: @escaping @Sendable (ProviderEvent) -> Void) {
+    init(client: HTTPStreamClient, dialect: Dialect, decoder: Dialect.Decoder, secrets: [String] = [],
+         clock: @escaping @Sendable () -> Int, onEvent: @escaping @Sendable (ProviderEvent) -> Void) {
         self.client = client
         self.dialect = dialect
         self.decoder = decoder
+        self.secrets = secrets
         self.clock = clock
         self.onEvent = onEvent
     }
@@ -150,7 +153,11 @@ final class UpstreamStream<Dialect: UpstreamDialect>: ProviderStream, HTTPStream
         for event in events {
             guard !terminated, !lock.withLock({ cancelled }) else { return }
             if event.isTerminal { terminated = true }
-            onEvent(event)
+            if case .failed(let error) = event, !secrets.isEmpty {
+                onEvent(.failed(error.redacting(secrets)))
+            } else {
+                onEvent(event)
+            }
         }
     }
 }
