@@ -174,3 +174,12 @@ async def test_an_upstream_that_quotes_the_api_key_does_not_get_it_logged_or_sho
         assert SECRET not in gw.stderr(), "the key reached the log"
     finally:
         server.shutdown()
+
+
+def test_credentials_in_a_base_url_are_not_logged(gateway_factory):
+    # Some proxies take basic-auth credentials in the URL; the start-up line names the base URL.
+    gw = gateway_factory({"llm": {"default_model": "up", "models": {"up": {
+        "provider": "openai", "base_url": f"http://user:{SECRET}@127.0.0.1:9/v1", "model": "some-model"}}}})
+    assert gw.stop()[0] == 0
+    assert SECRET not in gw.stderr(), gw.stderr()
+    assert "127.0.0.1:9" in gw.stderr(), "start-up still names the upstream"
