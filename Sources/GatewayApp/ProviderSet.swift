@@ -27,7 +27,7 @@ struct ProviderSet: Sendable {
                 case .http(let kind, let http):
                     let apiKey = http.apiKeyEnv.flatMap { environment[$0] }.flatMap { $0.isEmpty ? nil : $0 }
                     providers[ref] = try Self.httpProvider(kind, http, deployment: deployment, apiKey: apiKey, client: client!)
-                    described.append("\(kind.rawValue) \(http.baseURL) model \(http.model)"
+                    described.append("\(kind.rawValue) \(Self.withoutUserInfo(http.baseURL)) model \(http.model)"
                         + (apiKey == nil ? ", no API key" : ", API key from $\(http.apiKeyEnv!)"))
                 }
             }
@@ -59,6 +59,15 @@ struct ProviderSet: Sendable {
         case .demo:
             throw ConfigError(key: "llm.models.\(deployment.id)", problem: "the demo provider is not an HTTP upstream")
         }
+    }
+
+    /// `scheme://user:password@host/...` as `scheme://…@host/...`: credentials in a URL stay out of logs.
+    static func withoutUserInfo(_ url: String) -> String {
+        guard let scheme = url.range(of: "://") else { return url }
+        let rest = url[scheme.upperBound...]
+        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return url }
+        return String(url[..<scheme.upperBound]) + "…" + String(rest[at...])
     }
 
     func describe(_ name: String) -> String { descriptions[name] ?? "unknown model" }
