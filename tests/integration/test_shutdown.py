@@ -48,3 +48,35 @@ async def test_sigterm_with_idle_clients_closes_them_1001(gateway_factory):
         assert code == 1001 and frames == [], (code, frames)
     gw.proc.wait(5)
     assert gw.stop()[0] == 0
+
+
+def test_sigterm_right_after_the_listening_line_is_honoured(tmp_path):
+    # Once it says it is listening, a node must stop on SIGTERM (an orchestrator may stop a node it
+    # just started). The signal handling must be in place by then, also on a busy machine, where the
+    # threads that set it up run late: a few CPU spinners make that likely enough to see.
+    import subprocess
+    import sys
+
+    from harness import REPO_ROOT, SCRUBBED_ENV, free_port, gateway_binary
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(4)]
+    hung = 0
+    try:
+        for _ in range(40):
+            proc = subprocess.Popen([str(gateway_binary()), "--port", str(free_port())], cwd=REPO_ROOT, env=env,
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            assert b"listening on" in proc.stdout.readline()
+            proc.send_signal(signal.SIGTERM)
+            try:
+                assert proc.wait(5) == 0
+            except subprocess.TimeoutExpired:
+                hung += 1
+                proc.kill()
+                proc.wait(5)
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+    assert hung == 0, f"{hung} of 40 nodes ignored a SIGTERM sent after their listening line"
