@@ -21,15 +21,26 @@ public enum GatewayMain {
             return 2
         }
         signal(SIGPIPE, SIG_IGN)
+        #if !os(Linux)
+        // kqueue reports signals only alongside their normal delivery: keep that from killing us.
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
+        #endif
+        // On Linux, libdispatch installs its own handler for a signal source when it registers the
+        // source, on its manager thread, some time after resume(). A SIGINT/SIGTERM before then gets
+        // the disposition in place: ignored, it would be lost and the node would run on (seen on a
+        // busy machine after the listening line). So nothing is ignored (an early signal just ends
+        // the process), and start-up waits until both sources are registered.
         let stopRequested = DispatchSemaphore(value: 0)
+        let registered = DispatchSemaphore(value: 0)
         let signals = [SIGINT, SIGTERM].map { number in
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { stopRequested.signal() }
+            source.setRegistrationHandler { registered.signal() }
             source.resume()
             return source
         }
+        for _ in signals { registered.wait() }
         let gateway: Gateway
         do {
             gateway = try Gateway(config: config, environment: environment)
