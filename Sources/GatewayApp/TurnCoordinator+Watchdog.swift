@@ -7,7 +7,10 @@ extension TurnCoordinator {
     /// First-token and idle watchdog, and the end of a backoff wait.
     func timerFired(_ run: TurnRun) {
         let now = clock()
-        enum Action { case advance, none, timedOut(attempt: Int, TurnError, stream: (any ProviderStream)?) }
+        enum Action {
+            case advance, none
+            case timedOut(attempt: Int, TurnError, stream: (any ProviderStream)?, cutAtBudget: Bool)
+        }
         let action: Action = run.guarded.withLock { guarded in
             switch guarded.timerPurpose {
             case .none: return .none
@@ -23,23 +26,31 @@ extension TurnCoordinator {
                         run.timer.arm(inMillis: timeouts.idleMillis - silent)
                         return .none
                     }
-                    return .timedOut(attempt: attempt.id, .idleTimeout("no token for \(timeouts.idleMillis) ms"), stream: attempt.stream)
+                    return .timedOut(attempt: attempt.id, .idleTimeout("no token for \(timeouts.idleMillis) ms"),
+                                     stream: attempt.stream, cutAtBudget: false)
                 }
                 let waited = now - attempt.startedAt
-                guard waited >= timeouts.firstTokenMillis else {
-                    run.timer.arm(inMillis: timeouts.firstTokenMillis - waited)
-                    return .none
+                if waited >= timeouts.firstTokenMillis {
+                    return .timedOut(attempt: attempt.id, .firstTokenTimeout("no token within \(timeouts.firstTokenMillis) ms"),
+                                     stream: attempt.stream, cutAtBudget: false)
                 }
-                return .timedOut(attempt: attempt.id, .firstTokenTimeout("no token within \(timeouts.firstTokenMillis) ms"),
-                                 stream: attempt.stream)
+                let fallback = guarded.plan.hasFallback(after: attempt.deployment)
+                if fallback, now >= guarded.plan.budgetDeadline {
+                    return .timedOut(attempt: attempt.id, .firstTokenTimeout("no token within the retry budget (\(llm.retry.budgetMillis) ms)"),
+                                     stream: attempt.stream, cutAtBudget: true)
+                }
+                var wait = timeouts.firstTokenMillis - waited
+                if fallback { wait = min(wait, max(1, guarded.plan.budgetDeadline - now)) }
+                run.timer.arm(inMillis: wait)
+                return .none
             }
         }
         switch action {
         case .advance: advance(run)
         case .none: break
-        case .timedOut(let attempt, let error, let stream):
+        case .timedOut(let attempt, let error, let stream, let cutAtBudget):
             stream?.cancel()
-            attemptFailed(run, attempt: attempt, error: error)
+            attemptFailed(run, attempt: attempt, error: error, cutAtBudget: cutAtBudget)
         }
     }
 

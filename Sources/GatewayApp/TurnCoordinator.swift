@@ -232,7 +232,11 @@ final class TurnCoordinator: Sendable {
         run.guarded.withLock { guarded in
             guarded.sentMessages = request.messages
             guarded.timerPurpose = .watchdog
-            run.timer.arm(inMillis: run.relayedText.load(ordering: .acquiring) ? timeouts.idleMillis : timeouts.firstTokenMillis)
+            var wait = run.relayedText.load(ordering: .acquiring) ? timeouts.idleMillis : timeouts.firstTokenMillis
+            if !run.relayedText.load(ordering: .acquiring), guarded.plan.hasFallback(after: deployment) {
+                wait = min(wait, max(1, guarded.plan.budgetDeadline - clock()))  // see TurnAttempts.cutAtBudget
+            }
+            run.timer.arm(inMillis: wait)
         }
         let stream = provider.startStream(request) { [weak self, weak run] event in
             guard let self, let run else { return }
@@ -251,14 +255,20 @@ final class TurnCoordinator: Sendable {
         switch event {
         case .text(let text):
             let now = clock()
-            if !run.relayedText.load(ordering: .relaxed) {
-                run.firstTokenAt.store(now, ordering: .relaxed)
-                run.lastTokenAt.store(now, ordering: .relaxed)
-                run.relayedText.store(true, ordering: .releasing)
-                // From now on the watchdog keeps the idle timeout; later tokens only move lastTokenAt.
-                if let deployment = run.guarded.withLock({ $0.attempt?.deployment }) {
-                    run.timer.arm(inMillis: timeouts(of: deployment).idleMillis)
+            if !run.relayedText.load(ordering: .acquiring) {
+                // The first token is checked and marked under the run's lock, where a failure or a
+                // timeout of the same attempt decides on a retry: the turn either retries (and this
+                // token is dropped) or relays, never both.
+                let first: Bool = run.guarded.withLock { guarded in
+                    guard !guarded.cancelled, let current = guarded.attempt, current.id == attempt else { return false }
+                    run.firstTokenAt.store(now, ordering: .relaxed)
+                    run.lastTokenAt.store(now, ordering: .relaxed)
+                    run.relayedText.store(true, ordering: .releasing)
+                    // From now on the watchdog keeps the idle timeout; later tokens only move lastTokenAt.
+                    run.timer.arm(inMillis: timeouts(of: current.deployment).idleMillis)
+                    return true
                 }
+                guard first || run.relayedText.load(ordering: .acquiring) else { return }
             }
             run.lastTokenAt.store(now, ordering: .relaxed)
             deliver(store.appendDelta(session: run.job.session, turn: run.job.turn, text: text))
@@ -274,7 +284,9 @@ final class TurnCoordinator: Sendable {
 
     /// The attempt ended in `error`. Before the first token another attempt may follow; after it,
     /// the turn ends with the error and the partial text stays in the log.
-    func attemptFailed(_ run: TurnRun, attempt: Int, error: TurnError) {
+    /// `cutAtBudget`: the attempt waited for its first token until the retry budget ended, and a
+    /// fallback remains (see `TurnAttempts.cutAtBudget`).
+    func attemptFailed(_ run: TurnRun, attempt: Int, error: TurnError, cutAtBudget: Bool = false) {
         let now = clock()
         let retry: Bool = state.withLock { state in
             run.guarded.withLock { guarded in
@@ -287,7 +299,11 @@ final class TurnCoordinator: Sendable {
                 guard !run.relayedText.load(ordering: .acquiring) else { return false }
                 state.book.release(current.deployment)
                 guarded.attempt = nil
-                guarded.plan.failed(current.deployment, error: error, now: now, jitter: Double.random(in: 0..<1))
+                if cutAtBudget {
+                    guarded.plan.cutAtBudget(current.deployment, error: error)
+                } else {
+                    guarded.plan.failed(current.deployment, error: error, now: now, jitter: Double.random(in: 0..<1))
+                }
                 return true
             }
         }

@@ -130,7 +130,7 @@ public final class MemorySessionStore: SessionStore {
         var result = Fanout()
         result.wake.reserveCapacity(state.subscribers.count)
         for (connection, cursor) in state.subscribers {
-            if cursor.lagBytes(in: state.log) > settings.outboundCapBytes {
+            if cursor.backlogBeyondNextEvent(in: state.log) > settings.outboundCapBytes {
                 result.slowConsumers.append(connection)
             } else {
                 result.wake.append(connection)

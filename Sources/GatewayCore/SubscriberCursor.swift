@@ -21,6 +21,15 @@ public struct SubscriberCursor: Sendable, Equatable {
         log.totalBytes - offset
     }
 
+    /// What the slow-consumer cap is checked against: the lag less the event the reader is about to
+    /// take. One event is never too much (an allowed message bigger than the cap must not close
+    /// every reader of its session); a backlog beyond it that passes the cap is.
+    public func backlogBeyondNextEvent(in log: EventLog) -> Int {
+        let lag = lagBytes(in: log)
+        guard seq < log.lastSeq, log.canResume(after: seq) else { return lag }
+        return lag - (log.entry(seq: seq + 1).endOffset - offset)
+    }
+
     /// Takes the next frame to send, advancing the cursor. Consecutive deltas of one turn that are
     /// all waiting are merged into one frame (`from_seq` is the first seq it covers), so a reader
     /// that fell behind catches up in fewer, larger frames. A cursor that fell off the retained log

@@ -12,6 +12,9 @@
 /// - Deployments that are cooling down or at capacity are passed over for an available one in a
 ///   later group (rate limits fall back); if none is available anywhere, the turn waits for the
 ///   earliest one, still inside the budget.
+/// - An attempt still waiting for its first token when the budget ends is cut there if a fallback
+///   model remains (`cutAtBudget`), and that fallback gets one last attempt: a stalled primary must
+///   not hold the turn past the budget when another model could answer.
 /// - When the budget is spent or no deployment is left, the turn gives up with the last error.
 public struct TurnAttempts: Sendable {
     public enum Decision: Sendable, Equatable {
@@ -36,6 +39,8 @@ public struct TurnAttempts: Sendable {
     public private(set) var lastError: TurnError?
     /// A retry or wait was given up because it would have ended past the budget.
     private var cutByBudget = false
+    /// One attempt may still start past the budget: the fallback after an attempt cut at it.
+    private var lastChance = false
     public private(set) var attempts = 0
 
     /// `groups`: the chosen model's deployments, then each fallback model's, in order.
@@ -43,6 +48,24 @@ public struct TurnAttempts: Sendable {
         self.groups = groups.filter { !$0.isEmpty }
         self.policy = policy
         self.deadline = startedAt + policy.budgetMillis
+    }
+
+    /// When the budget ends (ms since epoch).
+    public var budgetDeadline: Int { deadline }
+
+    /// A later model (a fallback) could still be tried after `deployment`'s.
+    public func hasFallback(after deployment: DeploymentRef) -> Bool {
+        guard let group = groups.firstIndex(where: { $0.contains(deployment) }) else { return false }
+        return groups[(group + 1)...].contains { !$0.allSatisfy(isSpent) }
+    }
+
+    /// The attempt on `deployment` was still waiting for its first token when the budget ended: its
+    /// model is done for this turn, and the next model gets one last attempt.
+    public mutating func cutAtBudget(_ deployment: DeploymentRef, error: TurnError) {
+        lastError = error
+        guard let group = groups.firstIndex(where: { $0.contains(deployment) }) else { return }
+        for index in 0...group { for candidate in groups[index] { ruledOut.insert(candidate); pendingRetries[candidate] = nil } }
+        lastChance = true
     }
 
     /// The attempt on `deployment` failed before any text was relayed. `jitter` is in 0..<1.
@@ -68,6 +91,14 @@ public struct TurnAttempts: Sendable {
     /// retry pending is a later model (a fallback) used for a deployment that is merely busy or
     /// cooling down; failing that, the turn waits for whatever frees up first.
     public mutating func next(now: Int, availability: (DeploymentRef) -> DeploymentAvailability) -> Decision {
+        if lastChance {
+            lastChance = false
+            while currentGroup < groups.count, groups[currentGroup].allSatisfy(isSpent) { currentGroup += 1 }
+            if currentGroup < groups.count, let deployment = firstAvailable(in: groups[currentGroup], availability) {
+                return start(deployment)
+            }
+            return .giveUp(budgetSpent())
+        }
         guard now < deadline else { return .giveUp(budgetSpent()) }
         for (deployment, due) in pendingRetries where due >= deadline {
             pendingRetries[deployment] = nil  // not worth waiting for: it would come after the budget

@@ -21,6 +21,9 @@ final class Connection {
     let wsi: OpaquePointer
     var assembler = MessageAssembler()
     var closeRequest: CloseRequest?
+    /// A refused message whose remaining fragments are read and dropped before its close goes out
+    /// (see `ServiceLoop.refuse`), with the bytes dropped so far.
+    var refusedMessage: (close: CloseRequest, discarded: Int)?
     /// Echo connections only: whole messages waiting to be sent back, oldest first.
     var echoQueue: [(bytes: [UInt8], binary: Bool)] = []
     var echoQueuedBytes = 0

@@ -6,6 +6,8 @@ import GatewayCore
 extension ServiceLoop {
     /// Bytes one connection may write per WRITEABLE before yielding to the others (fan-out fairness).
     private static let writeBudgetBytes = 256 * 1024
+    /// A refused message is read and dropped up to this much more before its close goes out anyway.
+    private static let refusedMessageDrainBytes = 1 << 20
     /// An echo connection stops reading while this much is queued back to it.
     private static let echoBacklogBytes = 1024 * 1024
 
@@ -63,9 +65,20 @@ extension ServiceLoop {
         // After we decided to close, whatever still arrives is ignored.
         guard connection.closeRequest == nil else { return 0 }
         let wsi = connection.wsi
+        if let refused = connection.refusedMessage {
+            let discarded = refused.discarded + chunk.count
+            let messageEnded = lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0
+            if messageEnded || discarded > Self.refusedMessageDrainBytes {
+                connection.refusedMessage = nil
+                requestClose(connection, code: refused.close.code, reason: refused.close.reason)
+            } else {
+                connection.refusedMessage = (refused.close, discarded)
+            }
+            return 0
+        }
         let binary = lws_frame_is_binary(wsi) != 0
         if binary && connection.kind == .chat {
-            return closeNow(wsi, code: 1003, reason: "binary messages are not supported")
+            return refuse(connection, code: 1003, reason: "binary messages are not supported")
         }
         let limit = connection.kind == .chat ? options.maxMessageBytes : options.echoMaxMessageBytes
         let outcome = connection.assembler.append(
@@ -75,9 +88,9 @@ extension ServiceLoop {
         case .incomplete:
             return 0
         case .tooBig:
-            return closeNow(wsi, code: 1009, reason: "message too big")
+            return refuse(connection, code: 1009, reason: "message too big")
         case .invalidUTF8:
-            return closeNow(wsi, code: 1007, reason: "invalid UTF-8")
+            return refuse(connection, code: 1007, reason: "invalid UTF-8")
         case .message(let bytes, let isBinary):
             switch connection.kind {
             case .chat:
@@ -178,6 +191,21 @@ extension ServiceLoop {
         let result = lws_write(wsi, payload, bytes.count, binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT)
         writeBuffer.trim()
         return result >= 0
+    }
+
+    /// Closes a connection for what it sent, once the offending message has been read to its end.
+    /// Closing while the client is still sending the rest of a fragmented message makes the socket
+    /// close with unread data, and the reset that sends can destroy our close frame before the client
+    /// reads it. The rest is read and dropped (up to `refusedMessageDrainBytes`), then the close goes
+    /// out from WRITEABLE, where lws runs the close handshake.
+    private func refuse(_ connection: Connection, code: UInt16, reason: String) -> Int32 {
+        let close = Connection.CloseRequest(code: code, reason: reason)
+        if lws_is_final_fragment(connection.wsi) != 0 && lws_remaining_packet_payload(connection.wsi) == 0 {
+            requestClose(connection, code: code, reason: reason)
+        } else {
+            connection.refusedMessage = (close, 0)
+        }
+        return 0
     }
 
     /// Sets the close frame's code and reason; the caller returns -1 and lws runs the close handshake.

@@ -90,11 +90,11 @@ final class MemorySessionStoreTests: XCTestCase {
     }
 
     func testASubscriberPastTheOutboundCapIsASlowConsumerWhileOthersAreWoken() {
-        // Bob takes nothing, so his lag is every event; the cap is exactly his lag after three events.
-        let message = size(seq: 1, .message(id: "m1", author: "guest-1", text: "hi"))
+        // Bob takes nothing, so his lag is every event. The cap counts what is behind the event he
+        // would take next (the message): it is exactly his backlog after three events.
         let start = size(seq: 2, .turnStart(turn: "t1", model: "demo"))
         let firstDelta = size(seq: 3, .turnDelta(turn: "t1", text: "0123456789"))
-        let store = makeStore(outboundCapBytes: message + start + firstDelta)
+        let store = makeStore(outboundCapBytes: start + firstDelta)
         _ = store.join(session: "s", connection: alice, afterSeq: nil)
         _ = store.join(session: "s", connection: bob, afterSeq: nil)
 

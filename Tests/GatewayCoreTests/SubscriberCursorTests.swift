@@ -133,6 +133,15 @@ final class SubscriberCursorTests: XCTestCase {
         XCTAssertEqual(cursor.lagBytes(in: log), 0, "a merged frame takes every delta it covers")
     }
 
+    func testTheCapIsCheckedOnTheBacklogBehindTheNextEvent() {
+        append(.message(id: "m1", author: "a", text: String(repeating: "x", count: 5000)))
+        XCTAssertEqual(cursor.backlogBeyondNextEvent(in: log), 0, "one event, however big, is no backlog")
+        append(.turnStart(turn: "t1", model: "demo"))
+        XCTAssertEqual(cursor.backlogBeyondNextEvent(in: log), bytes(ofSeqs: 2...2))
+        _ = cursor.next(in: log, transcript: transcript)
+        XCTAssertEqual(cursor.backlogBeyondNextEvent(in: log), 0)
+    }
+
     func testLagDoesNotCountAPendingSnapshot() {
         append(.message(id: "m1", author: "a", text: "q"))
         let snapshot: [UInt8] = Array("{\"type\":\"snapshot\"}".utf8)

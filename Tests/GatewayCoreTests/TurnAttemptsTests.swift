@@ -131,4 +131,19 @@ final class TurnAttemptsTests: XCTestCase {
         XCTAssertEqual(policy.backoffMillis(afterTries: 4, jitter: 1), 1_000)
         XCTAssertEqual(policy.backoffMillis(afterTries: 60, jitter: 1), 1_000)
     }
+
+    func testAnAttemptCutAtTheBudgetGivesTheFallbackOneLastAttempt() {
+        var plan = TurnAttempts(groups: [[a1, a2], [b1]], policy: policy, startedAt: start)
+        XCTAssertEqual(plan.next(now: start, availability: all), .start(a1, attempt: 1))
+        XCTAssertTrue(plan.hasFallback(after: a1))
+        XCTAssertFalse(plan.hasFallback(after: b1))
+        XCTAssertEqual(plan.budgetDeadline, start + 20_000)
+        let stalled = TurnError.firstTokenTimeout("no token within the retry budget")
+        plan.cutAtBudget(a1, error: stalled)
+        XCTAssertEqual(plan.next(now: start + 20_000, availability: all), .start(b1, attempt: 2),
+                       "past the budget, but the fallback still gets its one attempt (not a2)")
+        plan.failed(b1, error: retryable, now: start + 20_100, jitter: 0)
+        guard case .giveUp(let error) = plan.next(now: start + 20_100, availability: all) else { return XCTFail() }
+        XCTAssertTrue(error.message.contains("retry budget spent"), error.message)
+    }
 }
