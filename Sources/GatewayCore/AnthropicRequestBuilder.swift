@@ -18,7 +18,7 @@ public struct AnthropicRequestBuilder: Sendable {
     /// request sets a cap. Enough for a chat reply, small enough not to run up a bill by surprise.
     public static let defaultMaxTokens = 1024
     /// Joins the texts of merged messages (several system prompts, consecutive same-role turns).
-    public static let mergeSeparator = "\n\n"
+    public static let mergeSeparator = UpstreamRequestParts.mergeSeparator
     /// Opens a history that starts with an assistant message (e.g. after the oldest turns were
     /// trimmed), because the API requires the first message to be the user's.
     public static let leadingUserPlaceholder = "(conversation continues)"
@@ -73,17 +73,8 @@ public struct AnthropicRequestBuilder: Sendable {
     ///   (the API and the chat templates of local servers want strict alternation);
     /// - a history starting with an assistant message gets `leadingUserPlaceholder` before it.
     public static func conversation(of messages: [ChatMessage]) -> (system: String?, messages: [ChatMessage]) {
-        var systemParts: [String] = []
-        var turns: [ChatMessage] = []
-        for message in messages where !message.content.isEmpty {
-            if message.role == .system {
-                systemParts.append(message.content)
-            } else if let last = turns.last, last.role == message.role {
-                turns[turns.count - 1].content = last.content + mergeSeparator + message.content
-            } else {
-                turns.append(message)
-            }
-        }
+        let systemParts = messages.filter { $0.role == .system && !$0.content.isEmpty }.map(\.content)
+        var turns = UpstreamRequestParts.mergingConsecutiveRoles(messages.filter { $0.role != .system })
         if turns.first?.role == .assistant {
             turns.insert(ChatMessage(role: .user, content: leadingUserPlaceholder), at: 0)
         }

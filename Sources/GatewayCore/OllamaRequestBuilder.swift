@@ -38,7 +38,8 @@ public struct OllamaRequestBuilder: Sendable {
         let options = Body.Options(numPredict: UpstreamRequestParts.outputCap(maxTokens, request.maxOutputTokens),
                                    temperature: temperature)
         let body = Body(model: model,
-                        messages: request.messages.map { Body.Message(role: $0.role.rawValue, content: $0.content) },
+                        messages: UpstreamRequestParts.mergingConsecutiveRoles(request.messages)
+                            .map { Body.Message(role: $0.role.rawValue, content: $0.content) },
                         stream: true,
                         options: options.isEmpty ? nil : options)
         return UpstreamRequestParts.json(body)

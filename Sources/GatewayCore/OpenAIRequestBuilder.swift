@@ -28,7 +28,8 @@ public struct OpenAIRequestBuilder: Sendable {
     /// `temperature` when configured.
     public func body(for request: ChatRequest) -> [UInt8] {
         let body = Body(model: model,
-                        messages: request.messages.map { Body.Message(role: $0.role.rawValue, content: $0.content) },
+                        messages: UpstreamRequestParts.mergingConsecutiveRoles(request.messages)
+                            .map { Body.Message(role: $0.role.rawValue, content: $0.content) },
                         stream: true,
                         streamOptions: .init(includeUsage: true),
                         maxTokens: UpstreamRequestParts.outputCap(maxTokens, request.maxOutputTokens),

@@ -30,6 +30,24 @@ enum UpstreamRequestParts {
         return trimmed
     }
 
+    /// Joins the texts of merged messages.
+    static let mergeSeparator = "\n\n"
+
+    /// Empty messages dropped and consecutive messages of one role joined: after a reply that failed
+    /// before any text, two user messages would follow each other, which strict chat templates
+    /// (Mistral-style, in vLLM or llama.cpp) refuse with a 400.
+    static func mergingConsecutiveRoles(_ messages: [ChatMessage]) -> [ChatMessage] {
+        var merged: [ChatMessage] = []
+        for message in messages where !message.content.isEmpty {
+            if let last = merged.last, last.role == message.role {
+                merged[merged.count - 1].content = last.content + mergeSeparator + message.content
+            } else {
+                merged.append(message)
+            }
+        }
+        return merged
+    }
+
     /// The configured cap and the request's own: the smaller wins; nil when neither is set.
     static func outputCap(_ configured: Int?, _ requested: Int?) -> Int? {
         [configured, requested].compactMap { $0 }.min()

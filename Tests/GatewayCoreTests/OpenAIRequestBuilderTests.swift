@@ -33,6 +33,21 @@ final class OpenAIRequestBuilderTests: XCTestCase {
         XCTAssertEqual(try maxTokens(provider: 256, request: 100) as? Int, 100)
     }
 
+    /// After a reply that failed before any text, the history holds two user messages in a row;
+    /// strict chat templates refuse that, so they go as one.
+    func testConsecutiveMessagesOfOneRoleAreMergedAndEmptyOnesDropped() throws {
+        let afterAFailure = ChatRequest(session: "s", turn: "t", messages: [
+            ChatMessage(role: .system, content: "Be brief."),
+            ChatMessage(role: .user, content: "First?"),
+            ChatMessage(role: .assistant, content: ""),
+            ChatMessage(role: .user, content: "Again?"),
+        ])
+        let body = OpenAIRequestBuilder(model: "m").body(for: afterAFailure)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
+        let messages = try XCTUnwrap(object["messages"] as? [[String: String]])
+        XCTAssertEqual(messages, [["role": "system", "content": "Be brief."], ["role": "user", "content": "First?\n\nAgain?"]])
+    }
+
     func testTemperatureIsSentOnlyWhenConfigured() throws {
         func temperature(_ value: Double?) throws -> Any? {
             let body = OpenAIRequestBuilder(model: "m", temperature: value).body(for: request)
