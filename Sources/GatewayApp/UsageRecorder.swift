@@ -25,10 +25,6 @@ final class UsageRecorder: Sendable {
         ledger.withLock { $0.refusal(for: tenant, now: now) }
     }
 
-    func spentToday(by tenant: String, now: Int) -> Double {
-        ledger.withLock { $0.spentToday(by: tenant, now: now) }
-    }
-
     /// Waits until every record so far is written (shutdown).
     func flush() { log?.flush() }
 }

@@ -18,7 +18,6 @@ public struct UsageLedger: Sendable {
 
     public let budgets: Budgets
     private var spent: [Int: [String: Double]] = [:]
-    private var turns: [Int: [String: Int]] = [:]
 
     public init(budgets: Budgets) { self.budgets = budgets }
 
@@ -27,13 +26,10 @@ public struct UsageLedger: Sendable {
     public mutating func add(_ record: UsageRecord) {
         let day = Self.day(of: record.endedAt)
         spent[day, default: [:]][record.tenant, default: 0] += record.costUSD ?? 0
-        turns[day, default: [:]][record.tenant, default: 0] += 1
-        for old in spent.keys where old < day - 1 { spent[old] = nil; turns[old] = nil }
+        for old in spent.keys where old < day - 1 { spent[old] = nil }
     }
 
     public func spentToday(by tenant: String, now: Int) -> Double { spent[Self.day(of: now)]?[tenant] ?? 0 }
-
-    public func turnsToday(by tenant: String, now: Int) -> Int { turns[Self.day(of: now)]?[tenant] ?? 0 }
 
     /// Nil while the tenant may start turns; else how long until its budget resets (UTC midnight).
     /// A turn already running may take the spend past the limit: budgets refuse new turns, they do
