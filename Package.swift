@@ -27,8 +27,11 @@ let package = Package(
         // libwebsockets client pool for the load generator; the only other module that imports
         // libwebsockets (kept apart so the gateway's server module carries no bench code).
         .target(name: "GatewayWSClient", dependencies: ["CWebSockets", "CGatewayShims"]),
+        // The Redis backends of the multi-node mode (session log, turn queue, presence, rate limits)
+        // on GatewayRedis's Swift API: Lua scripts and key layout, no C.
+        .target(name: "GatewayCluster", dependencies: ["GatewayCore", "GatewayRedis"]),
         // Wiring, lifecycle, signals.
-        .target(name: "GatewayApp", dependencies: ["GatewayCore", "GatewayWebSocket", "GatewayLLM"]),
+        .target(name: "GatewayApp", dependencies: ["GatewayCore", "GatewayWebSocket", "GatewayLLM", "GatewayCluster"]),
         .executableTarget(name: "chat-gateway", dependencies: ["GatewayApp"]),
 
         // Benchmarks: scenarios in GatewayBench, argument parsing in chat-bench. No C of their own:
@@ -40,7 +43,11 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "GatewayLLMTests", dependencies: ["GatewayLLM", "GatewayCore"]),
         .testTarget(name: "GatewayWebSocketTests", dependencies: ["GatewayWebSocket", "GatewayCore"]),
-        .testTarget(name: "GatewayRedisTests", dependencies: ["GatewayRedis"]),
+        // A redis-server of each test's own (started, killed, paused), for the Redis-backed tests.
+        .target(name: "RedisTestSupport", path: "Tests/RedisTestSupport"),
+        .testTarget(name: "GatewayRedisTests", dependencies: ["GatewayRedis", "RedisTestSupport"]),
+        // Both session-store backends against one behaviour suite, and the other Redis backends.
+        .testTarget(name: "GatewayClusterTests", dependencies: ["GatewayCluster", "GatewayCore", "GatewayRedis", "RedisTestSupport"]),
         // The load client's frame reader, histogram, plan and chat.v1 state machine; no sockets.
         .testTarget(name: "GatewayBenchTests", dependencies: ["GatewayBench", "GatewayWSClient"]),
         // The client pool against the gateway's own server over loopback.

@@ -3,16 +3,18 @@ import Synchronization
 
 /// Collects values from callbacks on other threads (completions, state changes, subscriber
 /// events) and lets the test wait for a condition on them.
-final class Recorder<Value: Sendable>: Sendable {
+public final class Recorder<Value: Sendable>: Sendable {
     private let values = Mutex<[Value]>([])
 
-    func append(_ value: Value) { values.withLock { $0.append(value) } }
+    public init() {}
 
-    var all: [Value] { values.withLock { $0 } }
+    public func append(_ value: Value) { values.withLock { $0.append(value) } }
+
+    public var all: [Value] { values.withLock { $0 } }
 
     /// Polls until `condition` holds or `timeout` passes; returns whether it held.
     @discardableResult
-    func waitUntil(timeout: TimeInterval = 5, _ condition: ([Value]) -> Bool) -> Bool {
+    public func waitUntil(timeout: TimeInterval = 5, _ condition: ([Value]) -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while !condition(all) {
             if Date() > deadline { return false }

@@ -9,22 +9,22 @@ import Foundation
 /// then), so no redis-server outlives the tests. The server is our own child, not the
 /// watchdog's: children here may inherit a blocked SIGCHLD (Swift's worker threads block
 /// signals), and a shell's `wait` then never returns.
-final class RedisTestServer {
-    let port: Int
-    let password: String?
+public final class RedisTestServer {
+    public let port: Int
+    public let password: String?
     /// More `--option value` pairs for redis-server.
-    let extraArguments: [String]
-    let socketPath: String
+    public let extraArguments: [String]
+    public let socketPath: String
     private let scratch: URL
     private var server: Process?
     private var watchdog: Process?
     private var watchdogStdin: Pipe?
 
-    struct StartFailed: Error, CustomStringConvertible {
-        let description: String
+    public struct StartFailed: Error, CustomStringConvertible {
+        public let description: String
     }
 
-    init(password: String? = nil, extraArguments: [String] = []) throws {
+    public init(password: String? = nil, extraArguments: [String] = []) throws {
         port = try Self.unusedPort()
         self.password = password
         self.extraArguments = extraArguments
@@ -35,10 +35,10 @@ final class RedisTestServer {
     }
 
     /// `redis://` URL of the TCP port, with the password when there is one.
-    var url: String { "redis://\(password.map { ":\($0)@" } ?? "")127.0.0.1:\(port)" }
+    public var url: String { "redis://\(password.map { ":\($0)@" } ?? "")127.0.0.1:\(port)" }
 
     /// Starts the server (again, on the same port) and waits until it answers PING.
-    func start() throws {
+    public func start() throws {
         precondition(server == nil, "already running")
         guard let executable = Self.findExecutable("redis-server") else {
             throw StartFailed(description: "redis-server is not installed: run scripts/install-deps.sh --test")
@@ -69,7 +69,7 @@ final class RedisTestServer {
     }
 
     /// SIGKILL, like a crash; returns once the process is gone and its port is free.
-    func kill() {
+    public func kill() {
         guard let server else { return }
         _ = Glibc.kill(server.processIdentifier, SIGKILL)
         server.waitUntilExit()
@@ -83,22 +83,22 @@ final class RedisTestServer {
     }
 
     /// SIGSTOP: connections stay open and the kernel still accepts new ones, but nothing answers.
-    func pause() {
+    public func pause() {
         if let server { _ = Glibc.kill(server.processIdentifier, SIGSTOP) }
     }
 
-    func resume() {
+    public func resume() {
         if let server { _ = Glibc.kill(server.processIdentifier, SIGCONT) }
     }
 
     /// For teardown: kills the server and removes its scratch directory.
-    func stop() {
+    public func stop() {
         kill()
         try? FileManager.default.removeItem(at: scratch)
     }
 
     /// Runs redis-cli against this server: a view of it independent of the client under test.
-    func cli(_ command: [String]) throws -> String {
+    public func cli(_ command: [String]) throws -> String {
         var arguments = ["-h", "127.0.0.1", "-p", "\(port)"]
         if let password { arguments += ["-a", password, "--no-auth-warning"] }
         return try Self.run("redis-cli", arguments + command)
@@ -137,7 +137,7 @@ final class RedisTestServer {
     }
 
     /// A port nothing listens on: bound to 127.0.0.1 by us, then released.
-    static func unusedPort() throws -> Int {
+    public static func unusedPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw StartFailed(description: "socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
