@@ -4,4 +4,7 @@ enum CloseCode {
     static let helloRequired: UInt16 = 4001
     /// What the client had not taken passed the outbound cap; it may reconnect and resume.
     static let slowConsumer: UInt16 = 4008
+    /// More frames waiting to be handled than `ConnectionTable.maxQueuedRequests` (the client
+    /// sends without waiting for answers while the shared store is slow).
+    static let tooManyRequests: UInt16 = 4009
 }

@@ -7,6 +7,7 @@ import Synchronization
 final class ConnectionTable: Sendable {
     struct Connection {
         var user: String?
+        var role = "user"
         var tenant = ConnectionTable.defaultTenant
         /// Joined sessions in join order; delivery takes them round-robin so one busy session does
         /// not starve the others.
@@ -15,7 +16,26 @@ final class ConnectionTable: Sendable {
         var control: [[UInt8]] = []
         var controlHead = 0
         var controlBytes = 0
+        /// Frames received and not yet handled: a connection's frames are handled one at a time,
+        /// in order, even when one waits for the shared store (so `joined` precedes the `ack` of a
+        /// message sent right after the join).
+        var requests: [[UInt8]] = []
+        var requestHead = 0
+        var handlingRequest = false
     }
+
+    enum RequestAdmission: Equatable {
+        /// Nothing is being handled: the caller handles this frame and then the queue.
+        case handleNow
+        /// Queued behind the one being handled.
+        case queued
+        /// Past `maxQueuedRequests` (the client does not wait for answers): close it.
+        case overflow
+        case closed
+    }
+
+    /// Frames a connection may have waiting while one waits for the shared store.
+    static let maxQueuedRequests = 256
 
     enum Outbound {
         case control([UInt8])
@@ -55,13 +75,50 @@ final class ConnectionTable: Sendable {
         table.withLock { $0[id]?.tenant ?? Self.defaultTenant }
     }
 
+    func role(of id: ConnectionID) -> String {
+        table.withLock { $0[id]?.role ?? "user" }
+    }
+
     /// Records the hello; false if the connection had already said hello (or is gone).
-    func setUser(_ user: String, tenant: String, for id: ConnectionID) -> Bool {
+    func setUser(_ user: String, role: String = "user", tenant: String, for id: ConnectionID) -> Bool {
         table.withLock { table in
             guard table[id] != nil, table[id]!.user == nil else { return false }
             table[id]!.user = user
+            table[id]!.role = role
             table[id]!.tenant = tenant
             return true
+        }
+    }
+
+    /// A frame arrived: handle it now, or after the ones before it.
+    func admitRequest(_ text: [UInt8], for id: ConnectionID) -> RequestAdmission {
+        table.withLock { table in
+            guard table[id] != nil else { return .closed }
+            if !table[id]!.handlingRequest {
+                table[id]!.handlingRequest = true
+                table[id]!.requests.append(text)
+                return .handleNow
+            }
+            guard table[id]!.requests.count - table[id]!.requestHead < Self.maxQueuedRequests else { return .overflow }
+            table[id]!.requests.append(text)
+            return .queued
+        }
+    }
+
+    /// The next frame to handle; nil (and the connection idle again) when there is none.
+    func nextRequest(for id: ConnectionID) -> [UInt8]? {
+        table.withLock { table in
+            guard var connection = table[id] else { return nil }
+            defer { table[id] = connection }
+            guard connection.requestHead < connection.requests.count else {
+                connection.handlingRequest = false
+                connection.requests.removeAll(keepingCapacity: false)
+                connection.requestHead = 0
+                return nil
+            }
+            let text = connection.requests[connection.requestHead]
+            connection.requestHead += 1
+            return text
         }
     }
 
@@ -69,10 +126,13 @@ final class ConnectionTable: Sendable {
         table.withLock { $0[id]?.sessions.contains(session) ?? false }
     }
 
-    func addSession(_ session: String, to id: ConnectionID) {
+    /// False if the connection is gone (its close already left its sessions: the caller leaves this one).
+    @discardableResult
+    func addSession(_ session: String, to id: ConnectionID) -> Bool {
         table.withLock { table in
-            guard table[id] != nil, !table[id]!.sessions.contains(session) else { return }
-            table[id]!.sessions.append(session)
+            guard table[id] != nil else { return false }
+            if !table[id]!.sessions.contains(session) { table[id]!.sessions.append(session) }
+            return true
         }
     }
 

@@ -30,9 +30,9 @@ public final class Gateway: @unchecked Sendable {
         providers = try ProviderSet(models: config.llm.models, environment: environment)
         let link = ServerLink()
         usage = try UsageRecorder(budgets: config.budgets, logPath: config.usage.logPath)
+        store.setDelivery { link.deliver($0) }
         turns = TurnCoordinator(store: store, providers: providers.byDeployment, llm: config.llm, workers: config.workers,
-                                usage: usage,
-                                deliver: { link.deliver($0) })
+                                usage: usage)
         let service = GatewayService(config: config, nodeID: nodeID, store: store, turns: turns, link: link, health: health)
         server = WebSocketServer(options: Self.serverOptions(config), handler: service)
         link.attach(server)

@@ -4,7 +4,7 @@ import GatewayWebSocket
 
 /// The chat protocol on top of the WebSocket server (docs/protocol.md). Its handler methods run on
 /// the lws service thread; frames of one connection are handled in the order received.
-final class GatewayService: WebSocketServerHandler {
+final class GatewayService: WebSocketServerHandler, Sendable {
     private let config: GatewayConfig
     private let nodeID: String
     private let store: any SessionStore
@@ -42,6 +42,27 @@ final class GatewayService: WebSocketServerHandler {
     }
 
     func connectionReceived(_ connection: ConnectionID, text: [UInt8]) {
+        switch connections.admitRequest(text, for: connection) {
+        case .handleNow: handleRequests(of: connection)
+        case .queued, .closed: break
+        case .overflow:
+            link.close(connection, code: CloseCode.tooManyRequests, reason: "too many requests in flight")
+        }
+    }
+
+    /// Handles the connection's frames in order until none is left or one waits for the store;
+    /// that one's completion carries on (on the store's thread: everything below is thread-safe).
+    private func handleRequests(of connection: ConnectionID) {
+        while let text = connections.nextRequest(for: connection) {
+            let gate = RequestGate()
+            handle(text, from: connection) { [weak self] in
+                if gate.completeAfterReturn() { self?.handleRequests(of: connection) }
+            }
+            if gate.returnWhilePending() { return }
+        }
+    }
+
+    private func handle(_ text: [UInt8], from connection: ConnectionID, done: @escaping @Sendable () -> Void) {
         let frame: ClientFrame
         do {
             frame = try ClientFrame.decode(text)
@@ -51,33 +72,34 @@ final class GatewayService: WebSocketServerHandler {
             } else {
                 send(.error(error, ref: nil), to: connection)
             }
-            return
+            return done()
         }
         guard let user = connections.user(of: connection) else {
-            guard case .hello(_, _, let tenant) = frame else {
+            guard case .hello(_, _, let tenant, let user, let role) = frame else {
                 link.close(connection, code: CloseCode.helloRequired, reason: "the first frame must be hello")
-                return
+                return done()
             }
-            hello(connection, tenant: tenant ?? ConnectionTable.defaultTenant)
-            return
+            hello(connection, tenant: tenant ?? ConnectionTable.defaultTenant, user: user, role: role ?? "user")
+            return done()
         }
         switch frame {
         case .hello:
             send(.error(.badRequest("hello was already received on this connection"), ref: nil), to: connection)
         case .join(let session, let afterSeq):
-            join(session: session, afterSeq: afterSeq, connection: connection)
+            return join(session: session, afterSeq: afterSeq, connection: connection, done: done)
         case .message(let session, let id, let text):
-            guard connections.hasJoined(session, connection) else { return send(.error(.notJoined(session: session), ref: id), to: connection) }
-            message(session: session, id: id, text: text, author: user, tenant: connections.tenant(of: connection),
-                    connection: connection)
+            guard connections.hasJoined(session, connection) else { send(.error(.notJoined(session: session), ref: id), to: connection); break }
+            return message(session: session, id: id, text: text, author: user, tenant: connections.tenant(of: connection),
+                           connection: connection, done: done)
         case .stop(let session):
-            guard connections.hasJoined(session, connection) else { return send(.error(.notJoined(session: session), ref: nil), to: connection) }
+            guard connections.hasJoined(session, connection) else { send(.error(.notJoined(session: session), ref: nil), to: connection); break }
             turns.stop(session: session)
         case .leave(let session):
-            guard connections.hasJoined(session, connection) else { return send(.error(.notJoined(session: session), ref: nil), to: connection) }
+            guard connections.hasJoined(session, connection) else { send(.error(.notJoined(session: session), ref: nil), to: connection); break }
             connections.removeSession(session, from: connection)
             leave(session: session, connection: connection)
         }
+        done()
     }
 
     func nextOutbound(for connection: ConnectionID) -> OutboundAction {
@@ -102,33 +124,46 @@ final class GatewayService: WebSocketServerHandler {
                         runningTurns: turns.runningCount)
     }
 
-    private func hello(_ connection: ConnectionID, tenant: String) {
-        let user = Identifiers.guest()
-        guard connections.setUser(user, tenant: tenant, for: connection) else { return }
-        send(.welcome(connectionID: "\(nodeID)-\(connection.rawValue)", node: nodeID, user: user, role: "user",
+    private func hello(_ connection: ConnectionID, tenant: String, user: String?, role: String) {
+        let user = user ?? Identifiers.guest()
+        guard connections.setUser(user, role: role, tenant: tenant, for: connection) else { return }
+        send(.welcome(connectionID: "\(nodeID)-\(connection.rawValue)", node: nodeID, user: user, role: role,
                       tenant: tenant, heartbeatSeconds: config.server.heartbeatSeconds), to: connection)
     }
 
-    private func join(session: String, afterSeq: Int?, connection: ConnectionID) {
-        // The joined frame is queued before the subscription can yield anything, and a connection's
-        // own frames go out before session events, so `joined` always precedes the replay.
-        let outcome = store.join(session: session, connection: connection, afterSeq: afterSeq)
-        guard case .joined(let seq, let recovered) = outcome else { return }
-        connections.addSession(session, to: connection)
-        send(.joined(session: session, seq: seq, recovered: recovered), to: connection)
+    private func join(session: String, afterSeq: Int?, connection: ConnectionID, done: @escaping @Sendable () -> Void) {
+        store.join(session: session, connection: connection, afterSeq: afterSeq) { [self] result in
+            defer { done() }
+            switch result {
+            case .success(.joined(let seq, let recovered)):
+                // `joined` is queued before the session is added to the connection's round-robin,
+                // and a connection's own frames go out first, so `joined` always precedes the replay.
+                send(.joined(session: session, seq: seq, recovered: recovered), to: connection)
+                if !connections.addSession(session, to: connection) {
+                    _ = store.leave(session: session, connection: connection)  // closed meanwhile
+                }
+            case .failure(let error):
+                send(.error(.unavailable(error.description), ref: nil), to: connection)
+            }
+        }
     }
 
     private func message(session: String, id: String, text: String, author: String, tenant: String,
-                         connection: ConnectionID) {
-        switch turns.submit(session: session, messageID: id, text: text, author: author, tenant: tenant) {
-        case .accepted(let ackSeq), .duplicate(let ackSeq):
-            send(.ack(id: id, seq: ackSeq), to: connection)
-        case .busy:
-            send(.error(.busy(session: session), ref: id), to: connection)
-        case .overloaded:
-            send(.error(.overloaded, ref: id), to: connection)
-        case .budgetExceeded(let wait):
-            send(.error(.budgetExceeded(tenant: tenant, retryAfterMillis: wait), ref: id), to: connection)
+                         connection: ConnectionID, done: @escaping @Sendable () -> Void) {
+        turns.submit(session: session, messageID: id, text: text, author: author, tenant: tenant) { [self] outcome in
+            defer { done() }
+            switch outcome {
+            case .accepted(let ackSeq), .duplicate(let ackSeq):
+                send(.ack(id: id, seq: ackSeq), to: connection)
+            case .busy:
+                send(.error(.busy(session: session), ref: id), to: connection)
+            case .overloaded:
+                send(.error(.overloaded, ref: id), to: connection)
+            case .budgetExceeded(let wait):
+                send(.error(.budgetExceeded(tenant: tenant, retryAfterMillis: wait), ref: id), to: connection)
+            case .unavailable(let error):
+                send(.error(.unavailable(error.description), ref: id), to: connection)
+            }
         }
     }
 

@@ -14,11 +14,11 @@ extension TurnCoordinator {
 
     /// A hit streams the stored reply at once, as one delta, and ends the turn; no worker, no cost.
     func serveFromCache(_ reply: CachedReply, job: TurnJob) {
-        deliver(store.appendDelta(session: job.session, turn: job.turn, text: reply.text))
+        store.appendDelta(session: job.session, turn: job.turn, text: reply.text)
         let usage = TokenUsage(inputTokens: reply.usage.inputTokens, outputTokens: reply.usage.outputTokens,
                                estimated: reply.usage.estimated, cached: true)
-        deliver(store.endTurn(session: job.session, turn: job.turn, finish: reply.finish, usage: usage,
-                              upstreamFinish: reply.upstreamFinish, error: nil).fanout)
+        store.endTurn(session: job.session, turn: job.turn, finish: reply.finish, usage: usage,
+                      upstreamFinish: reply.upstreamFinish, error: nil, replyText: reply.text)
         var record = usageRecord(job, usage: usage, finish: reply.finish, error: nil)
         record.cached = true
         record.costUSD = 0
@@ -28,10 +28,9 @@ extension TurnCoordinator {
         self.usage.record(record)
     }
 
-    func storeInCache(_ run: TurnRun, usage: TokenUsage, upstreamFinish: String?) {
+    func storeInCache(_ run: TurnRun, reply: String, usage: TokenUsage, upstreamFinish: String?) {
         guard let cache, let key = run.job.cacheKey else { return }
-        let text = store.relayedText(session: run.job.session, turn: run.job.turn)
-        _ = cache.store(CachedReply(text: text, finish: .stop, upstreamFinish: upstreamFinish, usage: usage), for: key)
+        _ = cache.store(CachedReply(text: reply, finish: .stop, upstreamFinish: upstreamFinish, usage: usage), for: key)
     }
 
     /// The record's common part; `totalMillis` runs to now.

@@ -25,12 +25,13 @@ final class TurnCoordinator: Sendable {
         case overloaded
         /// The tenant's daily budget is spent; nothing was appended.
         case budgetExceeded(retryAfterMillis: Int)
+        /// The session store could not be reached; nothing was appended.
+        case unavailable(SessionStoreError)
     }
 
     let store: any SessionStore
     let providers: [DeploymentRef: any ChatProvider]
     let llm: GatewayConfig.LLM
-    let deliver: @Sendable (Fanout) -> Void
     let clock: @Sendable () -> Int
     let usage: UsageRecorder
     let router: ModelRouter
@@ -40,8 +41,7 @@ final class TurnCoordinator: Sendable {
     private let state: Mutex<State>
 
     init(store: any SessionStore, providers: [DeploymentRef: any ChatProvider], llm: GatewayConfig.LLM,
-         workers: GatewayConfig.Workers, usage: UsageRecorder, clock: @escaping @Sendable () -> Int = WallClock.millis,
-         deliver: @escaping @Sendable (Fanout) -> Void) {
+         workers: GatewayConfig.Workers, usage: UsageRecorder, clock: @escaping @Sendable () -> Int = WallClock.millis) {
         self.store = store
         self.usage = usage
         self.router = llm.routing.router(defaultModel: llm.defaultModel)
@@ -52,7 +52,6 @@ final class TurnCoordinator: Sendable {
             : nil
         self.providers = providers
         self.llm = llm
-        self.deliver = deliver
         self.clock = clock
         var limits: [DeploymentRef: Int] = [:]
         for (name, model) in llm.models {
@@ -66,65 +65,80 @@ final class TurnCoordinator: Sendable {
 
     var runningCount: Int { state.withLock { $0.pool.running } }
 
-    func submit(session: String, messageID: String, text: String, author: String, tenant: String) -> SubmitOutcome {
+    /// What `admit` decided, for the completion (the store may call them on different threads).
+    private final class AdmissionNotes: Sendable {
+        struct Notes {
+            var budgetWait: Int?
+            var startNow: TurnRun?
+            var cacheHit: (reply: CachedReply, job: TurnJob)?
+        }
+        let notes = Mutex(Notes())
+    }
+
+    func submit(session: String, messageID: String, text: String, author: String, tenant: String,
+                completion: @escaping @Sendable (SubmitOutcome) -> Void) {
         let turn = Identifiers.turn()
+        let notes = AdmissionNotes()
         // Asked only for a message that would be appended: a resent id still gets its original ack.
-        var budgetWait: Int?
-        var startNow: TurnRun?
-        var cacheHit: (reply: CachedReply, job: TurnJob)?
-        let (outcome, fanout) = store.acceptMessage(
+        store.acceptMessage(
             session: session, id: messageID, author: author, text: text, turn: turn,
-            historyLimit: llm.historyMessages
-        ) { history in
-            if let wait = usage.budgetRefusal(for: tenant, now: clock()) {
-                budgetWait = wait
-                return nil
-            }
-            var messages = [ChatMessage(role: .system, content: llm.systemPrompt)]
-            messages += history
-            messages.append(ChatMessage(role: .user, content: text))
-            let decision = router.route(RoutingInput(message: text, earlierMessages: history.count, tenant: tenant))
-            let route = routes ? decision.reason : nil
-            let key = cache == nil ? nil : cacheKey(model: decision.model, messages: messages)
-            let job = TurnJob(session: session, turn: turn, model: decision.model,
-                              request: ChatRequest(session: session, turn: turn, messages: messages),
-                              user: author, tenant: tenant, queuedAt: clock(), cacheKey: key)
-            if let key, let reply = cache?.lookup(key) {
-                cacheHit = (reply, job)
-                return TurnAdmission(model: decision.model, route: route, cached: true)
-            }
-            let admitted: Bool = state.withLock { state in
-                guard state.accepting else { return false }
-                switch state.pool.submit(job) {
-                case .startNow(let job):
-                    startNow = register(job, in: &state)
-                    return true
-                case .queued: return true
-                case .rejected: return false
+            historyLimit: llm.historyMessages,
+            admit: { [self] history in
+                if let wait = usage.budgetRefusal(for: tenant, now: clock()) {
+                    notes.notes.withLock { $0.budgetWait = wait }
+                    return nil
                 }
-            }
-            return admitted ? TurnAdmission(model: decision.model, route: route) : nil
-        }
-        deliver(fanout)
-        switch outcome {
-        case .accepted(let ackSeq):
-            if let hit = cacheHit {
-                serveFromCache(hit.reply, job: hit.job)
-            } else if let run = startNow {
-                advance(run)
-            }
-            return .accepted(ackSeq: ackSeq)
-        case .duplicate(let ackSeq): return .duplicate(ackSeq: ackSeq)
-        case .busy: return .busy
-        case .overloaded: return budgetWait.map { .budgetExceeded(retryAfterMillis: $0) } ?? .overloaded
-        }
+                var messages = [ChatMessage(role: .system, content: llm.systemPrompt)]
+                messages += history
+                messages.append(ChatMessage(role: .user, content: text))
+                let decision = router.route(RoutingInput(message: text, earlierMessages: history.count, tenant: tenant))
+                let route = routes ? decision.reason : nil
+                let key = cache == nil ? nil : cacheKey(model: decision.model, messages: messages)
+                let job = TurnJob(session: session, turn: turn, model: decision.model,
+                                  request: ChatRequest(session: session, turn: turn, messages: messages),
+                                  user: author, tenant: tenant, queuedAt: clock(), cacheKey: key)
+                if let key, let reply = cache?.lookup(key) {
+                    notes.notes.withLock { $0.cacheHit = (reply, job) }
+                    return TurnAdmission(model: decision.model, route: route, cached: true)
+                }
+                let admitted: Bool = state.withLock { state in
+                    guard state.accepting else { return false }
+                    switch state.pool.submit(job) {
+                    case .startNow(let job):
+                        let run = register(job, in: &state)
+                        notes.notes.withLock { $0.startNow = run }
+                        return true
+                    case .queued: return true
+                    case .rejected: return false
+                    }
+                }
+                return admitted ? TurnAdmission(model: decision.model, route: route) : nil
+            },
+            completion: { [self] result in
+                let decided = notes.notes.withLock { $0 }
+                switch result {
+                case .success(.accepted(let ackSeq)):
+                    if let hit = decided.cacheHit {
+                        serveFromCache(hit.reply, job: hit.job)
+                    } else if let run = decided.startNow {
+                        advance(run)
+                    }
+                    completion(.accepted(ackSeq: ackSeq))
+                case .success(.duplicate(let ackSeq)): completion(.duplicate(ackSeq: ackSeq))
+                case .success(.busy): completion(.busy)
+                case .success(.overloaded): completion(decided.budgetWait.map { .budgetExceeded(retryAfterMillis: $0) } ?? .overloaded)
+                case .failure(let error): completion(.unavailable(error))
+                }
+            })
     }
 
     /// Ends the session's active turn as `cancelled`, aborting its upstream transfer at once; a no-op
     /// when the session has none.
     func stop(session: String) {
-        guard let active = store.activeTurn(session: session) else { return }
-        cancel(turn: active.turn, session: session, finish: .cancelled, error: nil)
+        store.activeTurn(session: session) { [self] active in
+            guard let active else { return }
+            cancel(turn: active.turn, session: session, finish: .cancelled, error: nil)
+        }
     }
 
     /// Refuses new turns and cancels every queued and running one (shutdown).
@@ -271,7 +285,8 @@ final class TurnCoordinator: Sendable {
                 guard first || run.relayedText.load(ordering: .acquiring) else { return }
             }
             run.lastTokenAt.store(now, ordering: .relaxed)
-            deliver(store.appendDelta(session: run.job.session, turn: run.job.turn, text: text))
+            run.relayed.withLock { $0 += text }
+            store.appendDelta(session: run.job.session, turn: run.job.turn, text: text)
         case .usage(let usage):
             run.guarded.withLock { if $0.attempt?.id == attempt { $0.usage = usage } }
         case .finished(let upstreamReason):
@@ -331,10 +346,8 @@ final class TurnCoordinator: Sendable {
             end(run, finish: finish, upstreamFinish: nil, error: error)
         case .none:
             // Neither queued nor running: runs are in the table from admission until after their
-            // turn.end, so the turn has ended already and this appends nothing; a safety net only.
-            let usage = TokenUsage(inputTokens: 0, outputTokens: TokenEstimator.tokens(in: store.relayedText(session: session, turn: turn)),
-                                   estimated: true)
-            deliver(store.endTurn(session: session, turn: turn, finish: finish, usage: usage, upstreamFinish: nil, error: error).fanout)
+            // turn.end, so the turn has ended already (the store drops an end of an ended turn).
+            break
         }
     }
 
@@ -367,10 +380,10 @@ final class TurnCoordinator: Sendable {
         run.currentAttempt.store(-1, ordering: .releasing)
         run.timer.cancel()
         ended.stream?.cancel()
-        let usage = ended.usage ?? estimatedUsage(input: ended.sent ?? run.job.request.messages, session: run.job.session,
-                                                  turn: run.job.turn)
-        deliver(store.endTurn(session: run.job.session, turn: run.job.turn, finish: finish, usage: usage,
-                              upstreamFinish: upstreamFinish, error: error).fanout)
+        let reply = run.relayed.withLock { $0 }
+        let usage = ended.usage ?? estimatedUsage(input: ended.sent ?? run.job.request.messages, reply: reply)
+        store.endTurn(session: run.job.session, turn: run.job.turn, finish: finish, usage: usage,
+                      upstreamFinish: upstreamFinish, error: error, replyText: reply)
         let next: TurnRun? = state.withLock { state in
             state.runs.removeValue(forKey: run.job.turn)
             return state.pool.finished().map { register($0, in: &state) }
@@ -379,23 +392,22 @@ final class TurnCoordinator: Sendable {
                     attempts: ended.attempts, workerStartedAt: ended.workerStartedAt)
         // Only the routed model's own answer: a fallback's reply is not what the key (that model) asks for.
         if finish == .stop, error == nil, ended.deployment?.model == run.job.model {
-            storeInCache(run, usage: usage, upstreamFinish: upstreamFinish)
+            storeInCache(run, reply: reply, usage: usage, upstreamFinish: upstreamFinish)
         }
         if let next { advance(next) }
     }
 
     private func endQueued(_ job: TurnJob, finish: TurnFinish, error: TurnError?) {
         let usage = TokenUsage(inputTokens: 0, outputTokens: 0, estimated: true)
-        deliver(store.endTurn(session: job.session, turn: job.turn, finish: finish, usage: usage,
-                              upstreamFinish: nil, error: error).fanout)
+        store.endTurn(session: job.session, turn: job.turn, finish: finish, usage: usage,
+                      upstreamFinish: nil, error: error, replyText: "")
         var record = usageRecord(job, usage: usage, finish: finish, error: error)
         record.queueWaitMillis = record.totalMillis
         self.usage.record(record)
     }
 
-    private func estimatedUsage(input: [ChatMessage], session: String, turn: String) -> TokenUsage {
-        TokenUsage(inputTokens: TokenEstimator.inputTokens(of: input),
-                   outputTokens: TokenEstimator.tokens(in: store.relayedText(session: session, turn: turn)),
+    private func estimatedUsage(input: [ChatMessage], reply: String) -> TokenUsage {
+        TokenUsage(inputTokens: TokenEstimator.inputTokens(of: input), outputTokens: TokenEstimator.tokens(in: reply),
                    estimated: true)
     }
 }

@@ -39,6 +39,9 @@ final class TurnRun: Sendable {
     let relayedText = Atomic<Bool>(false)
     let firstTokenAt = Atomic<Int>(0)
     let lastTokenAt = Atomic<Int>(0)
+    /// Everything relayed so far: the reply for the transcript, the cache and output estimates.
+    /// Kept here, not read back from the store, because a worker node may not mirror the session.
+    let relayed = Mutex<String>("")
 
     init(job: TurnJob, plan: TurnAttempts, now: Int, onTimer: @escaping @Sendable (TurnRun) -> Void) {
         self.job = job

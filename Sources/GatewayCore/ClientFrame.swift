@@ -1,7 +1,8 @@
 /// A frame from a client, decoded and validated (docs/protocol.md, "Client → server").
 public enum ClientFrame: Sendable, Equatable {
     /// `tenant` groups users for budgets and limits; without auth it is taken as the client says.
-    case hello(token: String?, client: String?, tenant: String?)
+    /// `user` and `role` name the client when no auth is configured (taken as given, like `tenant`).
+    case hello(token: String?, client: String?, tenant: String?, user: String? = nil, role: String? = nil)
     case join(session: String, afterSeq: Int?)
     case message(session: String, id: String, text: String)
     case stop(session: String)
@@ -11,6 +12,9 @@ public enum ClientFrame: Sendable, Equatable {
     public static let maxSessionIDBytes = 128
     public static let maxMessageIDBytes = 128
     public static let maxTenantBytes = 64
+    public static let maxUserBytes = 64
+    /// End users, support agents (desk), admins (monitoring).
+    public static let roles = ["user", "agent", "admin"]
 
     public static func decode(_ bytes: [UInt8]) throws(ProtocolError) -> ClientFrame {
         let value: JSONValue
@@ -24,7 +28,16 @@ public enum ClientFrame: Sendable, Equatable {
             if let tenant, tenant.isEmpty || tenant.utf8.count > maxTenantBytes || tenant.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 } == true }) {
                 throw .badRequest("field 'tenant' must be 1 to \(maxTenantBytes) bytes without spaces or control characters")
             }
-            return .hello(token: try fields.optionalString("token"), client: try fields.optionalString("client"), tenant: tenant)
+            let user = try fields.optionalString("user")
+            if let user, user.isEmpty || user.utf8.count > maxUserBytes || user.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 } == true }) {
+                throw .badRequest("field 'user' must be 1 to \(maxUserBytes) bytes without spaces or control characters")
+            }
+            let role = try fields.optionalString("role")
+            if let role, !Self.roles.contains(role) {
+                throw .badRequest("field 'role' must be one of \(Self.roles.joined(separator: ", "))")
+            }
+            return .hello(token: try fields.optionalString("token"), client: try fields.optionalString("client"), tenant: tenant,
+                          user: user, role: role)
         case "join":
             let session = try fields.sessionID()
             let afterSeq = try fields.optionalInt("after_seq")

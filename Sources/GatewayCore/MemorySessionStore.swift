@@ -28,6 +28,7 @@ public final class MemorySessionStore: SessionStore {
     private let settings: Settings
     private let clock: @Sendable () -> Int
     private let sessions = Mutex<[String: Box]>([:])
+    private let delivery = Mutex<(@Sendable (Fanout) -> Void)?>(nil)
 
     /// `clock` gives ms since the Unix epoch (injected so tests can move time).
     public init(settings: Settings, clock: @escaping @Sendable () -> Int = WallClock.millis) {
@@ -37,14 +38,19 @@ public final class MemorySessionStore: SessionStore {
 
     public var sessionCount: Int { sessions.withLock { $0.count } }
 
-    public func join(session: String, connection: ConnectionID, afterSeq: Int?) -> SessionState.JoinOutcome {
+    public func setDelivery(_ delivery: @escaping @Sendable (Fanout) -> Void) {
+        self.delivery.withLock { $0 = delivery }
+    }
+
+    public func join(session: String, connection: ConnectionID, afterSeq: Int?,
+                     completion: @escaping @Sendable (Result<SessionState.JoinOutcome, SessionStoreError>) -> Void) {
         let now = clock()
         while true {
             let box = box(session, create: true)!
             let outcome = box.state.withLock { state -> SessionState.JoinOutcome? in
                 box.retired.load(ordering: .relaxed) ? nil : state.join(connection, afterSeq: afterSeq, now: now)
             }
-            if let outcome { return outcome }
+            if let outcome { return completion(.success(outcome)) }
         }
     }
 
@@ -59,8 +65,9 @@ public final class MemorySessionStore: SessionStore {
         box(session, create: false)?.state.withLock { $0.nextFrame(for: connection) } ?? nil
     }
 
-    public func acceptMessage(session: String, id: String, author: String, text: String, turn: String,
-                              historyLimit: Int, admit: ([ChatMessage]) -> TurnAdmission?) -> (SessionState.MessageOutcome, Fanout) {
+    public func acceptMessage(session: String, id: String, author: String, text: String, turn: String, historyLimit: Int,
+                              admit: @escaping @Sendable ([ChatMessage]) -> TurnAdmission?,
+                              completion: @escaping @Sendable (Result<SessionState.MessageOutcome, SessionStoreError>) -> Void) {
         let now = clock()
         while true {
             let box = box(session, create: true)!
@@ -71,30 +78,34 @@ public final class MemorySessionStore: SessionStore {
                 guard case .accepted = outcome else { return (outcome, .none) }
                 return (outcome, fanout(state))
             }
-            if let result { return result }
+            if let (outcome, fanout) = result {
+                deliver(fanout)
+                return completion(.success(outcome))
+            }
         }
     }
 
-    public func appendDelta(session: String, turn: String, text: String) -> Fanout {
+    public func appendDelta(session: String, turn: String, text: String) {
         let now = clock()
-        return box(session, create: false)?.state.withLock { state in
+        deliver(box(session, create: false)?.state.withLock { state in
             state.appendDelta(turn: turn, text: text, now: now) ? fanout(state) : .none
-        } ?? .none
+        } ?? .none)
     }
 
     public func endTurn(session: String, turn: String, finish: TurnFinish, usage: TokenUsage, upstreamFinish: String?,
-                        error: TurnError?) -> (ended: Bool, fanout: Fanout) {
+                        error: TurnError?, replyText: String) {
         let now = clock()
-        return box(session, create: false)?.state.withLock { state in
+        deliver(box(session, create: false)?.state.withLock { state in
             let ended = state.endTurn(turn: turn, finish: finish, usage: usage, upstreamFinish: upstreamFinish, error: error, now: now)
-            return (ended, ended ? fanout(state) : .none)
-        } ?? (false, .none)
+            return ended ? fanout(state) : .none
+        } ?? .none)
     }
 
-    public func activeTurn(session: String) -> SessionState.ActiveTurn? {
-        box(session, create: false)?.state.withLock { $0.activeTurn } ?? nil
+    public func activeTurn(session: String, completion: @escaping @Sendable (SessionState.ActiveTurn?) -> Void) {
+        completion(box(session, create: false)?.state.withLock { $0.activeTurn } ?? nil)
     }
 
+    /// The text relayed so far in `turn` (this store's own view; tests use it).
     public func relayedText(session: String, turn: String) -> String {
         box(session, create: false)?.state.withLock { $0.relayedText(ofTurn: turn) } ?? ""
     }
@@ -124,6 +135,12 @@ public final class MemorySessionStore: SessionStore {
             table[session] = box
             return box
         }
+    }
+
+    /// Called outside every session lock: the sink wakes connections on the lws thread's inbox.
+    private func deliver(_ fanout: Fanout) {
+        guard !fanout.isEmpty, let sink = delivery.withLock({ $0 }) else { return }
+        sink(fanout)
     }
 
     private func fanout(_ state: SessionState) -> Fanout {

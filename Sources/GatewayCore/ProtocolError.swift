@@ -9,6 +9,8 @@ public enum ProtocolError: Error, Sendable, Equatable {
     case internalError(String)
     /// The tenant's LLM spend for the day (UTC) reached its budget; `retryAfterMillis` is until midnight.
     case budgetExceeded(tenant: String, retryAfterMillis: Int)
+    /// A shared backend (Redis) is down or did not answer; nothing was done. Retry shortly.
+    case unavailable(String)
 
     public var code: String {
         switch self {
@@ -19,6 +21,7 @@ public enum ProtocolError: Error, Sendable, Equatable {
         case .tooLarge: return "too_large"
         case .internalError: return "internal"
         case .budgetExceeded: return "budget_exceeded"
+        case .unavailable: return "unavailable"
         }
     }
 
@@ -31,6 +34,7 @@ public enum ProtocolError: Error, Sendable, Equatable {
         case .tooLarge(let detail): return detail
         case .internalError(let detail): return detail
         case .budgetExceeded(let tenant, _): return "tenant '\(tenant)' has spent its LLM budget for today (UTC)"
+        case .unavailable(let detail): return detail
         }
     }
 

@@ -150,10 +150,14 @@ public struct TurnAdmission: Sendable, Equatable {
     public var model: String
     public var route: String?
     public var cached: Bool
+    /// The turn's job, encoded, when turns go through a shared work queue: a store with one
+    /// enqueues it in the same atomic step as the append (no turn is ever started but not queued).
+    public var queuedJob: [UInt8]?
 
-    public init(model: String, route: String? = nil, cached: Bool = false) {
+    public init(model: String, route: String? = nil, cached: Bool = false, queuedJob: [UInt8]? = nil) {
         self.model = model
         self.route = route
         self.cached = cached
+        self.queuedJob = queuedJob
     }
 }

@@ -42,6 +42,16 @@ final class ClientFrameTests: XCTestCase {
         XCTAssertEqual(decode(#"{"type":"hello","token":null,"client":null}"#), .hello(token: nil, client: nil, tenant: nil))
         XCTAssertEqual(decode(#"{"type":"hello","token":""}"#), .hello(token: "", client: nil, tenant: nil))
         XCTAssertEqual(decode(#"{"type":"hello","tenant":"acme"}"#), .hello(token: nil, client: nil, tenant: "acme"))
+        XCTAssertEqual(decode(#"{"type":"hello","user":"ann","role":"agent"}"#),
+                       .hello(token: nil, client: nil, tenant: nil, user: "ann", role: "agent"))
+    }
+
+    func testHelloRejectsABadUserOrRole() {
+        for bad in [#"{"type":"hello","user":""}"#, #"{"type":"hello","user":"a b"}"#,
+                    #"{"type":"hello","user":"\#(String(repeating: "u", count: 65))"}"#,
+                    #"{"type":"hello","role":"root"}"#, #"{"type":"hello","role":7}"#] {
+            XCTAssertThrowsError(try ClientFrame.decode(Array(bad.utf8)), bad)
+        }
         for bad in [#""""#, #""a b""#, "\"\(String(repeating: "t", count: 65))\"", #""x\u0001""#] {
             assertBadRequest(#"{"type":"hello","tenant":"# + bad + "}", mentions: ["'tenant'"])
         }

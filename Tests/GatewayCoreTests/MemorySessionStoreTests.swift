@@ -1,29 +1,68 @@
 import XCTest
 @testable import GatewayCore
 
-/// `MemorySessionStore`: the fanout each mutation returns (wake the subscribers, or name those whose
-/// lag passed the outbound cap as slow consumers), per-session isolation, and idle expiry on an
-/// injected clock.
+/// `MemorySessionStore`: the fanout each mutation hands the delivery sink (wake the subscribers, or
+/// name those whose lag passed the outbound cap as slow consumers), per-session isolation, and idle
+/// expiry on an injected clock. The memory store answers every completion inline.
 final class MemorySessionStoreTests: XCTestCase {
     private let alice = ConnectionID(1)
     private let bob = ConnectionID(2)
     private let clock = ManualClock()
     private let usage = TokenUsage(inputTokens: 1, outputTokens: 1, estimated: true)
 
+    private let delivered = Delivered()
+
+    /// A completion's answer; set inline on the test's thread, since the memory store answers at once.
+    private final class Answer<Value>: @unchecked Sendable {
+        var value: Value?
+    }
+
+    private final class Delivered: @unchecked Sendable {
+        // Written by the store's sink, which the memory store calls inline on the test's thread.
+        var last: Fanout?
+        func take() -> Fanout { defer { last = nil }; return last ?? .none }
+    }
+
     private func makeStore(maxEvents: Int = 100, idleTTLMillis: Int = 60_000, outboundCapBytes: Int = 1 << 20) -> MemorySessionStore {
-        MemorySessionStore(settings: .init(maxEvents: maxEvents, maxTranscriptEntries: 100, idleTTLMillis: idleTTLMillis,
-                                           outboundCapBytes: outboundCapBytes),
-                           clock: clock.reading)
+        let store = MemorySessionStore(settings: .init(maxEvents: maxEvents, maxTranscriptEntries: 100, idleTTLMillis: idleTTLMillis,
+                                                       outboundCapBytes: outboundCapBytes),
+                                       clock: clock.reading)
+        store.setDelivery { [delivered] in delivered.last = $0 }
+        return store
+    }
+
+    private func join(_ store: MemorySessionStore, _ session: String, _ connection: ConnectionID, afterSeq: Int? = nil) -> SessionState.JoinOutcome? {
+        let outcome = Answer<SessionState.JoinOutcome>()
+        store.join(session: session, connection: connection, afterSeq: afterSeq) { outcome.value = try? $0.get() }
+        return outcome.value
     }
 
     private func accept(_ store: MemorySessionStore, session: String = "s", id: String, turn: String,
-                        admit: ([ChatMessage]) -> Bool = { _ in true }) -> (SessionState.MessageOutcome, Fanout) {
+                        admit: @escaping @Sendable ([ChatMessage]) -> Bool = { _ in true }) -> (SessionState.MessageOutcome?, Fanout) {
+        let outcome = Answer<SessionState.MessageOutcome>()
+        _ = delivered.take()
         store.acceptMessage(session: session, id: id, author: "guest-1", text: "hi", turn: turn,
-                            historyLimit: 40, admit: { admit($0) ? TurnAdmission(model: "demo") : nil })
+                            historyLimit: 40, admit: { admit($0) ? TurnAdmission(model: "demo") : nil }) { outcome.value = try? $0.get() }
+        return (outcome.value, delivered.take())
+    }
+
+    private func delta(_ store: MemorySessionStore, session: String = "s", turn: String, text: String) -> Fanout {
+        _ = delivered.take()
+        store.appendDelta(session: session, turn: turn, text: text)
+        return delivered.take()
+    }
+
+    private func active(_ store: MemorySessionStore, _ session: String) -> SessionState.ActiveTurn? {
+        let turn = Answer<SessionState.ActiveTurn>()
+        store.activeTurn(session: session) { turn.value = $0 }
+        return turn.value
     }
 
     private func end(_ store: MemorySessionStore, session: String = "s", turn: String) -> (ended: Bool, fanout: Fanout) {
-        store.endTurn(session: session, turn: turn, finish: .stop, usage: usage, upstreamFinish: nil, error: nil)
+        let wasActive = active(store, session)?.turn == turn
+        _ = delivered.take()
+        store.endTurn(session: session, turn: turn, finish: .stop, usage: usage, upstreamFinish: nil, error: nil, replyText: "")
+        return (wasActive && active(store, session) == nil, delivered.take())
     }
 
     private func drain(_ store: MemorySessionStore, session: String = "s", _ connection: ConnectionID) -> [DecodedFrame] {
@@ -40,8 +79,8 @@ final class MemorySessionStoreTests: XCTestCase {
     func testJoinCreatesTheSessionAndLeaveReportsWhoIsLeft() {
         let store = makeStore()
         XCTAssertEqual(store.sessionCount, 0)
-        XCTAssertEqual(store.join(session: "s", connection: alice, afterSeq: nil), .joined(seq: 0, recovered: false))
-        XCTAssertEqual(store.join(session: "s", connection: bob, afterSeq: nil), .joined(seq: 0, recovered: false))
+        XCTAssertEqual(join(store, "s", alice), .joined(seq: 0, recovered: false))
+        XCTAssertEqual(join(store, "s", bob), .joined(seq: 0, recovered: false))
         XCTAssertEqual(store.sessionCount, 1)
         XCTAssertEqual(store.leave(session: "s", connection: alice), 1)
         XCTAssertNil(store.leave(session: "s", connection: alice), "no longer subscribed")
@@ -53,22 +92,22 @@ final class MemorySessionStoreTests: XCTestCase {
     func testUnknownSessionsAreNotCreatedByReadsOrTurnUpdates() {
         let store = makeStore()
         XCTAssertNil(store.nextFrame(session: "s", connection: alice))
-        XCTAssertEqual(store.appendDelta(session: "s", turn: "t1", text: "x"), .none)
+        XCTAssertEqual(delta(store, session: "s", turn: "t1", text: "x"), .none)
         XCTAssertEqual(end(store, turn: "t1").ended, false)
-        XCTAssertNil(store.activeTurn(session: "s"))
+        XCTAssertNil(active(store, "s"))
         XCTAssertEqual(store.relayedText(session: "s", turn: "t1"), "")
         XCTAssertEqual(store.sessionCount, 0)
     }
 
     func testEveryAppendWakesEverySubscriberThatKeepsUp() {
         let store = makeStore()
-        _ = store.join(session: "s", connection: alice, afterSeq: nil)
-        _ = store.join(session: "s", connection: bob, afterSeq: nil)
+        _ = join(store, "s", alice)
+        _ = join(store, "s", bob)
         let (outcome, accepted) = accept(store, id: "m1", turn: "t1")
         XCTAssertEqual(outcome, .accepted(ackSeq: 1))
         XCTAssertEqual(Set(accepted.wake), [alice, bob])
         XCTAssertEqual(accepted.slowConsumers, [])
-        XCTAssertEqual(Set(store.appendDelta(session: "s", turn: "t1", text: "x").wake), [alice, bob])
+        XCTAssertEqual(Set(delta(store, session: "s", turn: "t1", text: "x").wake), [alice, bob])
         let ended = end(store, turn: "t1")
         XCTAssertTrue(ended.ended)
         XCTAssertEqual(Set(ended.fanout.wake), [alice, bob])
@@ -77,13 +116,13 @@ final class MemorySessionStoreTests: XCTestCase {
 
     func testNothingAppendedMeansNobodyToWake() {
         let store = makeStore()
-        _ = store.join(session: "s", connection: alice, afterSeq: nil)
+        _ = join(store, "s", alice)
         XCTAssertEqual(accept(store, id: "m0", turn: "t0") { _ in false }.1, .none)
         _ = accept(store, id: "m1", turn: "t1")
         XCTAssertEqual(accept(store, id: "m1", turn: "t2").1, .none, "duplicate")
         XCTAssertEqual(accept(store, id: "m2", turn: "t2").1, .none, "busy")
-        XCTAssertEqual(store.appendDelta(session: "s", turn: "t0", text: "x"), .none, "not the active turn")
-        XCTAssertEqual(store.appendDelta(session: "s", turn: "t1", text: ""), .none, "empty delta")
+        XCTAssertEqual(delta(store, session: "s", turn: "t0", text: "x"), .none, "not the active turn")
+        XCTAssertEqual(delta(store, session: "s", turn: "t1", text: ""), .none, "empty delta")
         XCTAssertTrue(end(store, turn: "t1").ended)
         XCTAssertEqual(end(store, turn: "t1").ended, false)
         XCTAssertEqual(end(store, turn: "t1").fanout, .none)
@@ -95,17 +134,17 @@ final class MemorySessionStoreTests: XCTestCase {
         let start = size(seq: 2, .turnStart(turn: "t1", model: "demo"))
         let firstDelta = size(seq: 3, .turnDelta(turn: "t1", text: "0123456789"))
         let store = makeStore(outboundCapBytes: start + firstDelta)
-        _ = store.join(session: "s", connection: alice, afterSeq: nil)
-        _ = store.join(session: "s", connection: bob, afterSeq: nil)
+        _ = join(store, "s", alice)
+        _ = join(store, "s", bob)
 
         XCTAssertEqual(Set(accept(store, id: "m1", turn: "t1").1.wake), [alice, bob])
         _ = drain(store, alice)
-        let atTheCap = store.appendDelta(session: "s", turn: "t1", text: "0123456789")
+        let atTheCap = delta(store, session: "s", turn: "t1", text: "0123456789")
         XCTAssertEqual(Set(atTheCap.wake), [alice, bob], "a lag equal to the cap is still allowed")
         XCTAssertEqual(atTheCap.slowConsumers, [])
         _ = drain(store, alice)
 
-        let pastTheCap = store.appendDelta(session: "s", turn: "t1", text: "x")
+        let pastTheCap = delta(store, session: "s", turn: "t1", text: "x")
         XCTAssertEqual(pastTheCap.wake, [alice])
         XCTAssertEqual(pastTheCap.slowConsumers, [bob])
         _ = drain(store, alice)
@@ -115,10 +154,10 @@ final class MemorySessionStoreTests: XCTestCase {
 
     func testASlowConsumerThatCatchesUpIsWokenAgain() {
         let store = makeStore(outboundCapBytes: 400)
-        _ = store.join(session: "s", connection: bob, afterSeq: nil)
+        _ = join(store, "s", bob)
         _ = accept(store, id: "m1", turn: "t1")
         var fanout = Fanout.none
-        while fanout.slowConsumers.isEmpty { fanout = store.appendDelta(session: "s", turn: "t1", text: "0123456789") }
+        while fanout.slowConsumers.isEmpty { fanout = delta(store, session: "s", turn: "t1", text: "0123456789") }
         XCTAssertEqual(fanout, Fanout(wake: [], slowConsumers: [bob]))
         let frames = drain(store, bob)
         XCTAssertEqual(frames.map(\.type), ["message", "turn.start", "turn.delta"], "the waiting deltas come merged")
@@ -128,11 +167,11 @@ final class MemorySessionStoreTests: XCTestCase {
 
     func testSessionsAreIsolated() {
         let store = makeStore()
-        _ = store.join(session: "a", connection: alice, afterSeq: nil)
-        _ = store.join(session: "b", connection: bob, afterSeq: nil)
+        _ = join(store, "a", alice)
+        _ = join(store, "b", bob)
         XCTAssertEqual(accept(store, session: "a", id: "m1", turn: "t1").1.wake, [alice])
         XCTAssertEqual(accept(store, session: "b", id: "m1", turn: "t1").0, .accepted(ackSeq: 1), "ids are per session")
-        XCTAssertEqual(store.appendDelta(session: "a", turn: "t1", text: "for a"), Fanout(wake: [alice]))
+        XCTAssertEqual(delta(store, session: "a", turn: "t1", text: "for a"), Fanout(wake: [alice]))
         XCTAssertEqual(drain(store, session: "b", bob).map(\.seq), [1, 2])
         XCTAssertNil(store.nextFrame(session: "b", connection: alice), "alice never joined b")
         XCTAssertEqual(store.relayedText(session: "a", turn: "t1"), "for a")
@@ -142,24 +181,24 @@ final class MemorySessionStoreTests: XCTestCase {
     func testActiveTurnIsReportedUntilItEnds() {
         let store = makeStore()
         _ = accept(store, id: "m1", turn: "t1")
-        XCTAssertEqual(store.activeTurn(session: "s"), SessionState.ActiveTurn(turn: "t1", messageID: "m1", model: "demo"))
+        XCTAssertEqual(active(store, "s"), SessionState.ActiveTurn(turn: "t1", messageID: "m1", model: "demo"))
         _ = end(store, turn: "t1")
-        XCTAssertNil(store.activeTurn(session: "s"))
+        XCTAssertNil(active(store, "s"))
     }
 
     func testEventsAreStampedWithTheInjectedClock() {
         let store = makeStore()
-        _ = store.join(session: "s", connection: alice, afterSeq: nil)
+        _ = join(store, "s", alice)
         let start = clock.now
         _ = accept(store, id: "m1", turn: "t1")
         clock.advance(by: 250)
-        _ = store.appendDelta(session: "s", turn: "t1", text: "x")
+        _ = delta(store, session: "s", turn: "t1", text: "x")
         XCTAssertEqual(drain(store, alice).map { $0.int("ts") }, [start, start, start + 250])
     }
 
     func testIdleSessionsExpireOnceTheTTLHasPassed() {
         let store = makeStore(idleTTLMillis: 1000)
-        _ = store.join(session: "s", connection: alice, afterSeq: nil)
+        _ = join(store, "s", alice)
         _ = accept(store, id: "m1", turn: "t1")
         _ = end(store, turn: "t1")
         _ = store.leave(session: "s", connection: alice)
@@ -169,21 +208,21 @@ final class MemorySessionStoreTests: XCTestCase {
         clock.advance(by: 1)
         XCTAssertEqual(store.expireIdleSessions(), 1)
         XCTAssertEqual(store.sessionCount, 0)
-        XCTAssertEqual(store.join(session: "s", connection: alice, afterSeq: 4), .joined(seq: 0, recovered: false),
+        XCTAssertEqual(join(store, "s", alice, afterSeq: 4), .joined(seq: 0, recovered: false),
                        "an expired session starts again empty")
         XCTAssertEqual(accept(store, id: "m1", turn: "t2").0, .accepted(ackSeq: 1), "and remembers no ids")
     }
 
     func testOnlySessionsWithoutSubscribersOrActiveTurnsExpire() {
         let store = makeStore(idleTTLMillis: 1000)
-        _ = store.join(session: "watched", connection: alice, afterSeq: nil)
+        _ = join(store, "watched", alice)
         _ = accept(store, session: "streaming", id: "m1", turn: "t1")
-        _ = store.join(session: "idle", connection: bob, afterSeq: nil)
+        _ = join(store, "idle", bob)
         _ = store.leave(session: "idle", connection: bob)
         clock.advance(by: 10_000)
         XCTAssertEqual(store.expireIdleSessions(), 1)
         XCTAssertEqual(store.sessionCount, 2)
-        XCTAssertNotNil(store.activeTurn(session: "streaming"))
+        XCTAssertNotNil(active(store, "streaming"))
         XCTAssertEqual(store.leave(session: "watched", connection: alice), 0)
     }
 
@@ -191,7 +230,7 @@ final class MemorySessionStoreTests: XCTestCase {
         let store = makeStore(idleTTLMillis: 1000)
         _ = accept(store, id: "m1", turn: "t1")
         clock.advance(by: 5000)
-        _ = store.appendDelta(session: "s", turn: "t1", text: "late")
+        _ = delta(store, session: "s", turn: "t1", text: "late")
         clock.advance(by: 5000)
         _ = end(store, turn: "t1")
         clock.advance(by: 999)
