@@ -8,13 +8,18 @@ public struct CommandLineOptions: Sendable, Equatable {
     public var echoEndpoint = false
     public var nodeID: String?
     public var showHelp = false
+    /// `chat-gateway worker`: runs turns from the shared queue only (no WebSocket listener); needs Redis.
+    public var workerOnly = false
 
     public static let usage = """
         Usage: chat-gateway [options]
+               chat-gateway worker [options]
 
         Runs the chat gateway: WebSocket clients on /v1/ws, the web demo on /, health on /healthz and /readyz.
         With no config file it runs the embedded default: in-memory state, the built-in demo model,
-        listening on 127.0.0.1:8080.
+        listening on 127.0.0.1:8080. With Redis (redis.url or CHAT_GATEWAY_REDIS_URL) any number of
+        nodes share sessions and turns; `worker` runs a process that only runs turns from the shared
+        queue (workers.concurrency of them at once), with health on --port but no WebSocket clients.
 
         Options:
           --config PATH       JSON config file (see config/gateway.json for every key and its default)
@@ -28,6 +33,7 @@ public struct CommandLineOptions: Sendable, Equatable {
         Environment:
           CHAT_GATEWAY_CONFIG             config file path (when --config is not given)
           CHAT_GATEWAY_HOST, CHAT_GATEWAY_PORT, CHAT_GATEWAY_NODE_ID
+          CHAT_GATEWAY_REDIS_URL          e.g. redis://127.0.0.1:6379: the multi-node mode (redis.url)
           CHAT_GATEWAY_OPENAI_BASE_URL    e.g. http://127.0.0.1:8081/v1: makes the default model an
           CHAT_GATEWAY_OPENAI_MODEL       OpenAI-compatible deployment (no config change needed)
           CHAT_GATEWAY_OPENAI_API_KEY     its API key (optional; never logged)
@@ -42,8 +48,11 @@ public struct CommandLineOptions: Sendable, Equatable {
             guard let next = iterator.next(), !next.hasPrefix("--") else { throw UsageError("\(flag) needs a value") }
             return next
         }
+        var first = true
         while let argument = iterator.next() {
+            defer { first = false }
             switch argument {
+            case "worker" where first: options.workerOnly = true
             case "--config": options.configPath = try value(for: argument)
             case "--host": options.host = try value(for: argument)
             case "--port":

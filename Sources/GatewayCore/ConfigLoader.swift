@@ -15,7 +15,7 @@ public enum ConfigLoader {
 
     static func apply(_ document: JSONValue, to config: inout GatewayConfig) throws(ConfigError) {
         let root = try ConfigSection(document, path: "")
-        try root.rejectUnknownKeys(allowed: ["node", "server", "sessions", "workers", "llm", "usage", "budgets"])
+        try root.rejectUnknownKeys(allowed: ["node", "server", "sessions", "workers", "redis", "llm", "usage", "budgets"])
 
         let usage = try ConfigSection(root.raw("usage"), path: "usage")
         try usage.rejectUnknownKeys(allowed: ["log_path"])
@@ -56,9 +56,17 @@ public enum ConfigLoader {
         config.sessions.maxTranscriptEntries = try sessions.int("max_transcript_entries", default: config.sessions.maxTranscriptEntries, range: 2...100_000)
 
         let workers = try ConfigSection(root.raw("workers"), path: "workers")
-        try workers.rejectUnknownKeys(allowed: ["concurrency", "queue_size"])
-        config.workers.concurrency = try workers.int("concurrency", default: config.workers.concurrency, range: 1...10_000)
+        try workers.rejectUnknownKeys(allowed: ["concurrency", "queue_size", "lease_s"])
+        config.workers.concurrency = try workers.int("concurrency", default: config.workers.concurrency, range: 0...10_000)
         config.workers.queueSize = try workers.int("queue_size", default: config.workers.queueSize, range: 0...1_000_000)
+        config.workers.leaseSeconds = try workers.int("lease_s", default: config.workers.leaseSeconds, range: 2...3600)
+
+        let redis = try ConfigSection(root.raw("redis"), path: "redis")
+        try redis.rejectUnknownKeys(allowed: ["url", "prefix", "command_timeout_ms"])
+        config.redis.url = try redis.optionalString("url")
+        config.redis.prefix = try redis.string("prefix", default: config.redis.prefix)
+        config.redis.commandTimeoutMillis = try redis.int("command_timeout_ms", default: config.redis.commandTimeoutMillis,
+                                                          range: 50...60_000)
 
         let llm = try ConfigSection(root.raw("llm"), path: "llm")
         try llm.rejectUnknownKeys(allowed: ["default_model", "system_prompt", "history_messages", "retry", "models",
@@ -92,6 +100,7 @@ public enum ConfigLoader {
             config.server.port = number
         }
         if let node = environment["CHAT_GATEWAY_NODE_ID"], !node.isEmpty { config.nodeID = node }
+        if let url = environment["CHAT_GATEWAY_REDIS_URL"], !url.isEmpty { config.redis.url = url }
         for provider in [ProviderKind.openai, .anthropic, .ollama] {
             let prefix = "CHAT_GATEWAY_\(provider.rawValue.uppercased())_"
             guard let baseURL = environment[prefix + "BASE_URL"], !baseURL.isEmpty else { continue }
@@ -117,6 +126,15 @@ public enum ConfigLoader {
         try validateContextWindows(config)
         try config.llm.routing.validate(knownModels: Set(config.llm.models.keys))
         guard !config.server.host.isEmpty else { throw ConfigError(key: "server.host", problem: "must not be empty") }
+        if let url = config.redis.url, !(url.hasPrefix("redis://") || url.hasPrefix("unix://")) {
+            throw ConfigError(key: "redis.url", problem: "must start with redis:// or unix://, got '\(url)'")
+        }
+        if config.redis.url == nil, config.workers.concurrency == 0 {
+            throw ConfigError(key: "workers.concurrency", problem: "0 needs redis.url (without Redis no other node could run the turns)")
+        }
+        guard !config.redis.prefix.isEmpty, !config.redis.prefix.contains(where: \.isWhitespace) else {
+            throw ConfigError(key: "redis.prefix", problem: "must be non-empty without spaces")
+        }
     }
 
     /// Every deployment with a context window has room, after the reply's reserve, for the system

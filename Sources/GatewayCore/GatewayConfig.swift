@@ -21,8 +21,23 @@ public struct GatewayConfig: Sendable, Equatable {
     }
 
     public struct Workers: Sendable, Equatable {
+        /// Turns this node runs at once; 0 (Redis mode only) runs none, leaving them to other nodes
+        /// and `chat-gateway worker` processes.
         public var concurrency = 16
+        /// Turns waiting for a worker: on this node, or cluster-wide in Redis mode.
         public var queueSize = 64
+        /// Redis mode: how long a worker's claim on a turn lasts without renewal. A turn whose
+        /// worker died is retried (nothing streamed yet) or ended `worker_lost` within this time.
+        public var leaseSeconds = 10
+    }
+
+    /// `redis`: with a URL, sessions, turns, presence and rate limits are shared through Redis and
+    /// any number of nodes can run on it; without one (the default), this node keeps everything in memory.
+    public struct Redis: Sendable, Equatable {
+        public var url: String? = nil
+        /// Every key and channel starts with this (several gateways can share one database).
+        public var prefix = "cg"
+        public var commandTimeoutMillis = 2000
     }
 
     public struct LLM: Sendable, Equatable {
@@ -46,6 +61,7 @@ public struct GatewayConfig: Sendable, Equatable {
     public var server = Server()
     public var sessions = Sessions()
     public var workers = Workers()
+    public var redis = Redis()
     public var llm = LLM()
     public var usage = Usage()
     public var budgets = UsageLedger.Budgets()

@@ -97,6 +97,17 @@ final class ConfigEnvironmentTests: XCTestCase {
     }
 
     func testFileErrorsComeFirst() {
-        XCTAssertEqual(configError(#"{"workers":{"concurrency":0}}"#, environment: ["CHAT_GATEWAY_PORT": "x"])?.key, "workers.concurrency")
+        XCTAssertEqual(configError(#"{"workers":{"concurrency":-1}}"#, environment: ["CHAT_GATEWAY_PORT": "x"])?.key, "workers.concurrency")
+    }
+
+    func testTheRedisURLComesFromTheEnvironment() throws {
+        let config = try ConfigLoader.load(json: nil, environment: ["CHAT_GATEWAY_REDIS_URL": "redis://127.0.0.1:6390/2"])
+        XCTAssertEqual(config.redis.url, "redis://127.0.0.1:6390/2")
+        XCTAssertEqual(configError(nil, environment: ["CHAT_GATEWAY_REDIS_URL": "http://x"])?.key, "redis.url")
+    }
+
+    func testNoWorkersNeedsRedis() {
+        XCTAssertEqual(configError(#"{"workers":{"concurrency":0}}"#),
+                       ConfigError(key: "workers.concurrency", problem: "0 needs redis.url (without Redis no other node could run the turns)"))
     }
 }

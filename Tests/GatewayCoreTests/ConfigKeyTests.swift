@@ -11,6 +11,14 @@ final class ConfigKeyTests: XCTestCase {
         { value in path.split(separator: ".").reversed().reduce(value) { inner, key in "{\"\(key)\":\(inner)}" } }
     }
 
+    /// Keys whose whole range needs the multi-node mode (`workers.concurrency` 0).
+    private static func withRedis(_ path: String) -> Placement {
+        { value in
+            let parts = path.split(separator: ".")
+            return #"{"redis":{"url":"redis://127.0.0.1:6379"},"\#(parts[0])":{"\#(parts[1])":\#(value)}}"#
+        }
+    }
+
     private static func inDemoModel(_ key: String) -> Placement {
         { value in #"{"llm":{"models":{"demo":{"provider":"demo","\#(key)":\#(value)}}}}"# }
     }
@@ -56,8 +64,10 @@ final class ConfigKeyTests: XCTestCase {
         IntegerKey("sessions.max_events", 1...1_000_000) { $0.sessions.maxEvents },
         IntegerKey("sessions.idle_ttl_s", 1...(30 * 86400)) { $0.sessions.idleTTLSeconds },
         IntegerKey("sessions.max_transcript_entries", 2...100_000) { $0.sessions.maxTranscriptEntries },
-        IntegerKey("workers.concurrency", 1...10_000) { $0.workers.concurrency },
+        IntegerKey("workers.concurrency", 0...10_000, place: withRedis("workers.concurrency")) { $0.workers.concurrency },
         IntegerKey("workers.queue_size", 0...1_000_000) { $0.workers.queueSize },
+        IntegerKey("workers.lease_s", 2...3600) { $0.workers.leaseSeconds },
+        IntegerKey("redis.command_timeout_ms", 50...60_000) { $0.redis.commandTimeoutMillis },
         IntegerKey("llm.history_messages", 0...10_000) { $0.llm.historyMessages },
         IntegerKey("llm.models.demo.tokens", 1...1_000_000, place: inDemoModel("tokens")) { demo($0)?.tokens },
         IntegerKey("llm.models.up.connect_timeout_ms", 1...600_000, place: inOpenAIModel("connect_timeout_ms")) { upDeployment($0)?.timeouts.connectMillis },

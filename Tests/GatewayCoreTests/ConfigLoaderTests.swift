@@ -206,7 +206,7 @@ final class ConfigLoaderTests: XCTestCase {
             XCTAssertEqual(error?.key, key, json)
             XCTAssertEqual(error?.problem.hasPrefix("unknown key (allowed: "), true, "\(String(describing: error))")
         }
-        XCTAssertEqual(configError(#"{"workers":{"threads":1}}"#)?.problem, "unknown key (allowed: concurrency, queue_size)")
+        XCTAssertEqual(configError(#"{"workers":{"threads":1}}"#)?.problem, "unknown key (allowed: concurrency, lease_s, queue_size)")
     }
 
     func testSettingsOfTheOtherKindOfProviderAreRefused() {
