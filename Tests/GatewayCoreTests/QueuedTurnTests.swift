@@ -1,0 +1,29 @@
+import GatewayCore
+import XCTest
+
+final class QueuedTurnTests: XCTestCase {
+    private let turn = QueuedTurn(session: "room \"1\"", turn: "t_1", model: "demo",
+                                  messages: [ChatMessage(role: .system, content: "Be brief."),
+                                             ChatMessage(role: .user, content: "héllo\n\u{1F600} \\ \"q\""),
+                                             ChatMessage(role: .assistant, content: "")],
+                                  user: "ann", tenant: "acme", queuedAt: 1_764_800_000_123)
+
+    func testRoundTripsEveryField() throws {
+        XCTAssertEqual(try QueuedTurn.decode(turn.encode()), turn)
+    }
+
+    func testRefusesWhatIsNotAQueuedTurnNamingTheField() {
+        let cases: [(String, String)] = [
+            ("not json", "invalid JSON"),
+            (#"{"turn":"t","model":"m","user":"u","tenant":"x","queued_at":1,"messages":[]}"#, "'session'"),
+            (#"{"session":"s","turn":"t","model":"m","user":"u","tenant":"x","queued_at":"1","messages":[]}"#, "'queued_at'"),
+            (#"{"session":"s","turn":"t","model":"m","user":"u","tenant":"x","queued_at":1}"#, "'messages'"),
+            (#"{"session":"s","turn":"t","model":"m","user":"u","tenant":"x","queued_at":1,"messages":[{"role":"tool","content":""}]}"#, "role"),
+        ]
+        for (text, mention) in cases {
+            XCTAssertThrowsError(try QueuedTurn.decode(Array(text.utf8)), text) { error in
+                XCTAssertTrue("\(error)".contains(mention), "\(error) should mention \(mention)")
+            }
+        }
+    }
+}
