@@ -3,7 +3,9 @@ import GatewayWebSocket
 import Synchronization
 
 /// Answers `/healthz` (the process is alive, with a few gauges) and `/readyz` (it should get
-/// traffic: 503 while starting or draining, so a load balancer moves clients elsewhere).
+/// traffic: 503 while starting or draining, so a load balancer moves clients elsewhere, and
+/// `degraded`, also 503, while the node cannot reach Redis in multi-node mode: its clients still
+/// get what the node itself does, but no new turns and no other node's events).
 final class HealthReporter: Sendable {
     enum Phase: String, Sendable {
         case starting, ready, draining
@@ -12,8 +14,13 @@ final class HealthReporter: Sendable {
     private let nodeID: String
     private let startedAt = WallClock.millis()
     private let phase = Mutex(Phase.starting)
+    /// Redis mode: whether every Redis connection of the node is up; nil in memory mode.
+    private let redisUp: (@Sendable () -> Bool)?
 
-    init(nodeID: String) { self.nodeID = nodeID }
+    init(nodeID: String, redisUp: (@Sendable () -> Bool)? = nil) {
+        self.nodeID = nodeID
+        self.redisUp = redisUp
+    }
 
     func set(_ newPhase: Phase) { phase.withLock { $0 = newPhase } }
 
@@ -24,9 +31,11 @@ final class HealthReporter: Sendable {
         let status: Int
         switch path {
         case "/readyz":
-            status = current == .ready ? 200 : 503
-            json.field("status", current.rawValue)
+            let degraded = current == .ready && redisUp?() == false
+            status = current == .ready && !degraded ? 200 : 503
+            json.field("status", degraded ? "degraded" : current.rawValue)
             json.field("node", nodeID)
+            if let redisUp { json.field("redis", redisUp() ? "up" : "down") }
         default:
             status = 200
             json.field("status", "ok")
@@ -36,7 +45,8 @@ final class HealthReporter: Sendable {
             json.field("connections", connections)
             json.field("sessions", sessions)
             json.field("turns_running", runningTurns)
-            json.field("state_backend", "memory")
+            json.field("state_backend", redisUp == nil ? "memory" : "redis")
+            if let redisUp { json.field("redis", redisUp() ? "up" : "down") }
         }
         json.endObject()
         return HTTPResponse(status: status, body: json.bytes)

@@ -11,11 +11,14 @@ import Synchronization
 /// and each run's own lock (taken in that order, never the other way round); the session store has
 /// its own locks and is never called with ours held.
 final class TurnCoordinator: Sendable {
-    private struct State {
+    struct State {
         var pool: WorkerPoolState<TurnJob>
         var runs: [String: TurnRun] = [:]
         var book: DeploymentBook
         var accepting = true
+        /// Shared mode: stops that arrived for turns not (yet) running here, by turn, with when
+        /// they came. A claim racing its stop finds it here and ends at once.
+        var earlyStops: [String: Int] = [:]
     }
 
     enum SubmitOutcome: Equatable {
@@ -38,11 +41,15 @@ final class TurnCoordinator: Sendable {
     /// Routing rules or tenant overrides exist, so `turn.start` says why a model was chosen.
     let routes: Bool
     let cache: (any ResponseCache)?
-    private let state: Mutex<State>
+    /// The shared work queue (Redis mode); nil: turns queue in this node's pool.
+    let queue: (any TurnQueue)?
+    let state: Mutex<State>
 
     init(store: any SessionStore, providers: [DeploymentRef: any ChatProvider], llm: GatewayConfig.LLM,
-         workers: GatewayConfig.Workers, usage: UsageRecorder, clock: @escaping @Sendable () -> Int = WallClock.millis) {
+         workers: GatewayConfig.Workers, usage: UsageRecorder, queue: (any TurnQueue)? = nil,
+         clock: @escaping @Sendable () -> Int = WallClock.millis) {
         self.store = store
+        self.queue = queue
         self.usage = usage
         self.router = llm.routing.router(defaultModel: llm.defaultModel)
         self.routes = !llm.routing.rules.isEmpty || !llm.routing.tenantModels.isEmpty
@@ -59,7 +66,10 @@ final class TurnCoordinator: Sendable {
                 if let limit = deployment.maxConcurrency { limits[DeploymentRef(model: name, deployment: deployment.id)] = limit }
             }
         }
-        self.state = Mutex(State(pool: WorkerPoolState(concurrency: workers.concurrency, queueLimit: workers.queueSize),
+        // Shared mode: the queue is in Redis and claims never exceed the free slots, so the pool
+        // here only counts what runs (its queue is for a claim racing a slot's release).
+        self.state = Mutex(State(pool: WorkerPoolState(concurrency: workers.concurrency,
+                                                       queueLimit: queue == nil ? workers.queueSize : workers.concurrency),
                                  book: DeploymentBook(limits: limits)))
     }
 
@@ -101,6 +111,11 @@ final class TurnCoordinator: Sendable {
                     notes.notes.withLock { $0.cacheHit = (reply, job) }
                     return TurnAdmission(model: decision.model, route: route, cached: true)
                 }
+                if queue != nil {
+                    // Nothing is committed here: the store queues the job with the append, or not at all.
+                    guard state.withLock({ $0.accepting }) else { return nil }
+                    return TurnAdmission(model: decision.model, route: route, queuedJob: Self.queued(job).encode())
+                }
                 let admitted: Bool = state.withLock { state in
                     guard state.accepting else { return false }
                     switch state.pool.submit(job) {
@@ -135,6 +150,7 @@ final class TurnCoordinator: Sendable {
     /// Ends the session's active turn as `cancelled`, aborting its upstream transfer at once; a no-op
     /// when the session has none.
     func stop(session: String) {
+        if queue != nil { return stopShared(session: session) }
         store.activeTurn(session: session) { [self] active in
             guard let active else { return }
             cancel(turn: active.turn, session: session, finish: .cancelled, error: nil)
@@ -159,7 +175,7 @@ final class TurnCoordinator: Sendable {
     /// section, so from then on a stop or shutdown finds it there (before, one that came between the
     /// pool handing out the slot and the run's first attempt found the turn nowhere, ended it in the
     /// log, and the run then called the upstream for a turn that had already ended).
-    private func register(_ job: TurnJob, in state: inout State) -> TurnRun {
+    func register(_ job: TurnJob, in state: inout State) -> TurnRun {
         let now = clock()
         let plan = TurnAttempts(groups: deploymentGroups(for: job.model), policy: llm.retry, startedAt: now)
         let run = TurnRun(job: job, plan: plan, now: now) { [weak self] run in self?.timerFired(run) }
@@ -332,7 +348,7 @@ final class TurnCoordinator: Sendable {
 
     // MARK: - Ending
 
-    private func cancel(turn: String, session: String, finish: TurnFinish, error: TurnError?) {
+    func cancel(turn: String, session: String, finish: TurnFinish, error: TurnError?) {
         enum Found { case queued(TurnJob), running(TurnRun), none }
         let found: Found = state.withLock { state in
             if let job = state.pool.removeQueued(where: { $0.turn == turn }) { return .queued(job) }
@@ -395,6 +411,10 @@ final class TurnCoordinator: Sendable {
             storeInCache(run, reply: reply, usage: usage, upstreamFinish: upstreamFinish)
         }
         if let next { advance(next) }
+        if let queue {
+            queue.released(turn: run.job.turn)
+            queue.capacityChanged()
+        }
     }
 
     private func endQueued(_ job: TurnJob, finish: TurnFinish, error: TurnError?) {
