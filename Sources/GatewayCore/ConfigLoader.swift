@@ -15,7 +15,7 @@ public enum ConfigLoader {
 
     static func apply(_ document: JSONValue, to config: inout GatewayConfig) throws(ConfigError) {
         let root = try ConfigSection(document, path: "")
-        try root.rejectUnknownKeys(allowed: ["node", "server", "sessions", "workers", "redis", "llm", "usage", "budgets"])
+        try root.rejectUnknownKeys(allowed: ["node", "server", "sessions", "workers", "redis", "llm", "usage", "budgets", "limits"])
 
         let usage = try ConfigSection(root.raw("usage"), path: "usage")
         try usage.rejectUnknownKeys(allowed: ["log_path"])
@@ -28,6 +28,8 @@ public enum ConfigLoader {
         for tenant in tenants.keys {
             config.budgets.costPerDay[tenant] = try tenants.optionalDouble(tenant, range: 0...1e9)
         }
+
+        config.limits = try RateLimits.parse(ConfigSection(root.raw("limits"), path: "limits"))
 
         let node = try ConfigSection(root.raw("node"), path: "node")
         try node.rejectUnknownKeys(allowed: ["id"])

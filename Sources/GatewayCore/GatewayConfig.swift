@@ -65,6 +65,7 @@ public struct GatewayConfig: Sendable, Equatable {
     public var llm = LLM()
     public var usage = Usage()
     public var budgets = UsageLedger.Budgets()
+    public var limits = RateLimits()
 
     public init() {}
 }

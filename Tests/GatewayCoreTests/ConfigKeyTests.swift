@@ -69,6 +69,9 @@ final class ConfigKeyTests: XCTestCase {
         IntegerKey("workers.lease_s", 2...3600) { $0.workers.leaseSeconds },
         IntegerKey("redis.command_timeout_ms", 50...60_000) { $0.redis.commandTimeoutMillis },
         IntegerKey("llm.history_messages", 0...10_000) { $0.llm.historyMessages },
+        IntegerKey("limits.message_burst", 1...100_000) { $0.limits.messagesPerUser?.burst },
+        IntegerKey("limits.connection_burst", 1...100_000) { $0.limits.connectionsPerIP?.burst },
+        IntegerKey("limits.llm_output_reserve_tokens", 0...1_000_000) { $0.limits.llmOutputReserveTokens },
         IntegerKey("llm.models.demo.tokens", 1...1_000_000, place: inDemoModel("tokens")) { demo($0)?.tokens },
         IntegerKey("llm.models.up.connect_timeout_ms", 1...600_000, place: inOpenAIModel("connect_timeout_ms")) { upDeployment($0)?.timeouts.connectMillis },
         IntegerKey("llm.models.up.first_token_timeout_ms", 1...3_600_000, place: inOpenAIModel("first_token_timeout_ms")) { upDeployment($0)?.timeouts.firstTokenMillis },
@@ -164,12 +167,15 @@ final class ConfigKeyTests: XCTestCase {
         let keys: [(path: String, read: (GatewayConfig) -> Bool)] = [
             ("server.echo_endpoint", { $0.server.echoEndpoint }),
             ("sessions.cancel_on_abandon", { $0.sessions.cancelOnAbandon }),
+            ("limits.fail_open.messages", { $0.limits.failOpen.messages }),
+            ("limits.fail_open.llm_tokens", { $0.limits.failOpen.llmTokens }),
+            ("limits.fail_open.connections", { $0.limits.failOpen.connections }),
         ]
         for key in keys {
             let place = Self.nested(key.path)
             XCTAssertEqual(key.read(try loadConfig(place("true"))), true, key.path)
             XCTAssertEqual(key.read(try loadConfig(place("false"))), false, key.path)
-            XCTAssertEqual(key.read(try loadConfig(place("null"))), false, key.path)
+            XCTAssertEqual(key.read(try loadConfig(place("null"))), key.read(GatewayConfig()), "\(key.path): null keeps the default")
             for (value, typeName) in [("1", "a number"), (#""true""#, "a string"), ("[]", "an array")] {
                 XCTAssertEqual(configError(place(value)),
                                ConfigError(key: key.path, problem: "must be true or false, not \(typeName)"), "\(key.path) = \(value)")

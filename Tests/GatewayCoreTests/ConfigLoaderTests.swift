@@ -53,7 +53,7 @@ final class ConfigLoaderTests: XCTestCase {
     func testTheShippedGatewayJSONWritesEveryKey() throws {
         let document = try JSONValue.parse(Array(try shippedConfig("gateway.json").utf8))
         let expected: [String: [String]] = [
-            "": ["node", "server", "sessions", "workers", "llm", "usage", "budgets"],
+            "": ["node", "server", "sessions", "workers", "llm", "usage", "budgets", "limits"],
             "node": ["id"],
             "server": ["host", "port", "static_root", "max_message_bytes", "hello_timeout_s", "heartbeat_s",
                        "outbound_queue_bytes", "echo_endpoint", "echo_max_message_bytes"],
@@ -66,6 +66,10 @@ final class ConfigLoaderTests: XCTestCase {
             "llm.cache": ["enabled", "ttl_s", "max_entries", "max_bytes"],
             "usage": ["log_path"],
             "budgets": ["default_cost_per_day", "tenants"],
+            "limits": ["messages_per_minute", "message_burst", "llm_tokens_per_minute_per_user",
+                       "llm_tokens_per_minute_per_tenant", "llm_output_reserve_tokens", "connections_per_minute_per_ip",
+                       "connection_burst", "fail_open"],
+            "limits.fail_open": ["messages", "llm_tokens", "connections"],
         ]
         for (path, keys) in expected {
             var section: JSONValue? = document
