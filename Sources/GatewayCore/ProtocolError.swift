@@ -11,6 +11,8 @@ public enum ProtocolError: Error, Sendable, Equatable {
     case budgetExceeded(tenant: String, retryAfterMillis: Int)
     /// A shared backend (Redis) is down or did not answer; nothing was done. Retry shortly.
     case unavailable(String)
+    /// A rate limit had no room; nothing was done. `retryAfterMillis` is when the same request would pass.
+    case rateLimited(RateLimitName, retryAfterMillis: Int)
 
     public var code: String {
         switch self {
@@ -22,6 +24,7 @@ public enum ProtocolError: Error, Sendable, Equatable {
         case .internalError: return "internal"
         case .budgetExceeded: return "budget_exceeded"
         case .unavailable: return "unavailable"
+        case .rateLimited: return "rate_limited"
         }
     }
 
@@ -35,12 +38,15 @@ public enum ProtocolError: Error, Sendable, Equatable {
         case .internalError(let detail): return detail
         case .budgetExceeded(let tenant, _): return "tenant '\(tenant)' has spent its LLM budget for today (UTC)"
         case .unavailable(let detail): return detail
+        case .rateLimited(let limit, _): return "rate limited: \(limit.refusal); retry after retry_after_ms"
         }
     }
 
     /// When the client may try again (sent as `retry_after_ms`), for refusals that pass with time.
     public var retryAfterMillis: Int? {
-        if case .budgetExceeded(_, let millis) = self { return millis }
-        return nil
+        switch self {
+        case .budgetExceeded(_, let millis), .rateLimited(_, let millis): return millis
+        default: return nil
+        }
     }
 }

@@ -56,6 +56,8 @@ final class ServerFrameTests: XCTestCase {
         let cases: [(ProtocolError, String)] = [
             (.badRequest("x"), "bad_request"), (.notJoined(session: "s"), "not_joined"), (.busy(session: "s"), "busy"),
             (.overloaded, "overloaded"), (.tooLarge("x"), "too_large"), (.internalError("x"), "internal"),
+            (.budgetExceeded(tenant: "t", retryAfterMillis: 1), "budget_exceeded"),
+            (.rateLimited(.messagesPerUser, retryAfterMillis: 1), "rate_limited"),
         ]
         for (error, code) in cases {
             XCTAssertEqual(error.code, code)
@@ -68,6 +70,19 @@ final class ServerFrameTests: XCTestCase {
         XCTAssertEqual(ProtocolError.badRequest("detail").message, "detail")
         XCTAssertEqual(ProtocolError.tooLarge("big").message, "big")
         XCTAssertEqual(ProtocolError.internalError("oops").message, "oops")
+    }
+
+    func testRateLimitedCarriesRetryAfterAndSaysWhichLimit() {
+        XCTAssertEqual(object(.error(.rateLimited(.messagesPerUser, retryAfterMillis: 2_500), ref: "m-3")), [
+            "type": .string("error"), "code": .string("rate_limited"),
+            "message": .string("rate limited: too many messages from this user; retry after retry_after_ms"),
+            "ref": .string("m-3"), "retry_after_ms": .int(2_500),
+        ])
+        for name in RateLimitName.allCases {
+            XCTAssertTrue(ProtocolError.rateLimited(name, retryAfterMillis: 1).message.contains(name.refusal))
+        }
+        XCTAssertEqual(object(.error(.rateLimited(.connectionsPerIP, retryAfterMillis: 1_000), ref: nil))["retry_after_ms"], .int(1_000))
+        XCTAssertNil(object(.error(.busy(session: "s"), ref: nil))["retry_after_ms"])
     }
 
     func testErrorMessagesAreEscaped() {
