@@ -79,7 +79,8 @@ public struct GCRA: Sendable, Equatable {
         max(1, millisRoundedUp(tat - now))
     }
 
-    static func millisRoundedUp(_ micros: Int) -> Int {
+    /// Microseconds as milliseconds, rounded up (a wait of 1 µs is 1 ms, not 0).
+    public static func millisRoundedUp(_ micros: Int) -> Int {
         micros <= 0 ? 0 : (micros + 999) / 1000
     }
 }
