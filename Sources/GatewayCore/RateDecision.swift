@@ -8,11 +8,9 @@ public enum RateDecision: Sendable, Equatable {
     /// The backend could not answer (`reason`) and every limit asked fails open: let through,
     /// uncounted. The caller logs it.
     case failedOpen(reason: String)
-    /// The backend could not answer and a limit asked fails closed: refused. The caller logs it.
+    /// The backend could not answer and a limit asked fails closed: refused (the client is told
+    /// `unavailable`, not `rate_limited`: no limit was reached). The caller logs it.
     case failedClosed(reason: String)
-
-    /// How long a client refused because the limits could not be checked is told to wait.
-    public static let unavailableRetryAfterMillis = 1000
 
     public var isAllowed: Bool {
         switch self {
@@ -21,12 +19,13 @@ public enum RateDecision: Sendable, Equatable {
         }
     }
 
-    /// For the `rate_limited` error; nil when allowed.
-    public var retryAfterMillis: Int? {
+    /// The client's error for a decision that is not allowed: `rate_limited` with its wait, or
+    /// `unavailable` when the limits could not be checked. Nil when allowed.
+    public var protocolError: ProtocolError? {
         switch self {
         case .allowed, .failedOpen: nil
-        case .refused(_, let millis): millis
-        case .failedClosed: Self.unavailableRetryAfterMillis
+        case .refused(let limit, let millis): .rateLimited(limit, retryAfterMillis: millis)
+        case .failedClosed: .unavailable("rate limits cannot be checked right now; retry shortly")
         }
     }
 

@@ -135,7 +135,7 @@ final class RedisRateLimiterTests: XCTestCase {
         guard case .failedClosed = await behaviour.check([closed]) else { return XCTFail("LLM tokens fail closed") }
         let both = await behaviour.check([open, closed])
         guard case .failedClosed = both else { return XCTFail("closed if any limit is: \(both)") }
-        XCTAssertEqual(both.retryAfterMillis, RateDecision.unavailableRetryAfterMillis)
+        XCTAssertEqual(both.protocolError?.code, "unavailable")
         let settled = await behaviour.settle([closed])
         XCTAssertNotNil(settled, "a settle that could not be done is reported")
 

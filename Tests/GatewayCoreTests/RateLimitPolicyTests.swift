@@ -101,15 +101,19 @@ final class RateLimitPolicyTests: XCTestCase {
         XCTAssertEqual(RateDecision.failure("down", for: openPolicy.admission(reservation)), .failedOpen(reason: "down"))
     }
 
-    func testDecisionsSayWhetherAndWhenToRetry() {
+    func testDecisionsSayWhetherAndWhatToTellTheClient() {
         XCTAssertTrue(RateDecision.allowed.isAllowed)
         XCTAssertTrue(RateDecision.failedOpen(reason: "x").isAllowed)
         XCTAssertFalse(RateDecision.refused(.messagesPerUser, retryAfterMillis: 5).isAllowed)
         XCTAssertFalse(RateDecision.failedClosed(reason: "x").isAllowed)
-        XCTAssertNil(RateDecision.allowed.retryAfterMillis)
-        XCTAssertNil(RateDecision.failedOpen(reason: "x").retryAfterMillis)
-        XCTAssertEqual(RateDecision.refused(.messagesPerUser, retryAfterMillis: 5).retryAfterMillis, 5)
-        XCTAssertEqual(RateDecision.failedClosed(reason: "x").retryAfterMillis, RateDecision.unavailableRetryAfterMillis)
+        XCTAssertNil(RateDecision.allowed.protocolError)
+        XCTAssertNil(RateDecision.failedOpen(reason: "x").protocolError)
+        XCTAssertEqual(RateDecision.refused(.messagesPerUser, retryAfterMillis: 5).protocolError,
+                       .rateLimited(.messagesPerUser, retryAfterMillis: 5))
+        XCTAssertEqual(RateDecision.failedClosed(reason: "Redis down").protocolError?.code, "unavailable",
+                       "no limit was reached: the shared backend is down")
+        XCTAssertFalse(RateDecision.failedClosed(reason: "Redis down").protocolError!.message.contains("Redis down"),
+                       "the backend's reason is for the log, not the client")
     }
 
     func testBucketsOfDifferentLimitsOrSubjectsAreDistinct() {
