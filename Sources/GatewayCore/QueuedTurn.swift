@@ -11,9 +11,13 @@ public struct QueuedTurn: Sendable, Equatable {
     public var tenant: String
     /// ms since the Unix epoch, when the message was admitted (queue wait and totals count from it).
     public var queuedAt: Int
+    /// LLM tokens the admitting node reserved in the rate limits (`AdmissionReservation.tokens`),
+    /// which the node that ends the turn settles against its real usage; 0 for none (absent in the
+    /// JSON).
+    public var reservedTokens: Int
 
     public init(session: String, turn: String, model: String, messages: [ChatMessage], user: String, tenant: String,
-                queuedAt: Int) {
+                queuedAt: Int, reservedTokens: Int = 0) {
         self.session = session
         self.turn = turn
         self.model = model
@@ -21,6 +25,7 @@ public struct QueuedTurn: Sendable, Equatable {
         self.user = user
         self.tenant = tenant
         self.queuedAt = queuedAt
+        self.reservedTokens = reservedTokens
     }
 
     public struct DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -36,6 +41,7 @@ public struct QueuedTurn: Sendable, Equatable {
         json.field("user", user)
         json.field("tenant", tenant)
         json.field("queued_at", queuedAt)
+        if reservedTokens != 0 { json.field("reserved_tokens", reservedTokens) }
         json.beginArray("messages")
         for message in messages {
             json.beginObject()
@@ -61,6 +67,12 @@ public struct QueuedTurn: Sendable, Equatable {
         guard case .array(let items)? = document["messages"] else {
             throw DecodeError(description: "queued turn: 'messages' must be an array")
         }
+        var reservedTokens = 0
+        switch document["reserved_tokens"] {
+        case nil: break
+        case .int(let tokens)?: reservedTokens = tokens
+        default: throw DecodeError(description: "queued turn: 'reserved_tokens' must be an integer")
+        }
         var messages: [ChatMessage] = []
         messages.reserveCapacity(items.count)
         for item in items {
@@ -71,6 +83,7 @@ public struct QueuedTurn: Sendable, Equatable {
             messages.append(ChatMessage(role: role, content: content))
         }
         return QueuedTurn(session: try string("session"), turn: try string("turn"), model: try string("model"),
-                          messages: messages, user: try string("user"), tenant: try string("tenant"), queuedAt: queuedAt)
+                          messages: messages, user: try string("user"), tenant: try string("tenant"), queuedAt: queuedAt,
+                          reservedTokens: reservedTokens)
     }
 }

@@ -10,6 +10,10 @@ final class QueuedTurnTests: XCTestCase {
 
     func testRoundTripsEveryField() throws {
         XCTAssertEqual(try QueuedTurn.decode(turn.encode()), turn)
+        var reserved = turn
+        reserved.reservedTokens = 1_234
+        XCTAssertEqual(try QueuedTurn.decode(reserved.encode()), reserved)
+        XCTAssertFalse(String(decoding: turn.encode(), as: UTF8.self).contains("reserved_tokens"), "none reserved: left out")
     }
 
     func testRefusesWhatIsNotAQueuedTurnNamingTheField() {
@@ -18,6 +22,7 @@ final class QueuedTurnTests: XCTestCase {
             (#"{"turn":"t","model":"m","user":"u","tenant":"x","queued_at":1,"messages":[]}"#, "'session'"),
             (#"{"session":"s","turn":"t","model":"m","user":"u","tenant":"x","queued_at":"1","messages":[]}"#, "'queued_at'"),
             (#"{"session":"s","turn":"t","model":"m","user":"u","tenant":"x","queued_at":1}"#, "'messages'"),
+            (#"{"session":"s","turn":"t","model":"m","user":"u","tenant":"x","queued_at":1,"reserved_tokens":"9","messages":[]}"#, "'reserved_tokens'"),
             (#"{"session":"s","turn":"t","model":"m","user":"u","tenant":"x","queued_at":1,"messages":[{"role":"tool","content":""}]}"#, "role"),
         ]
         for (text, mention) in cases {
