@@ -91,6 +91,10 @@ def http_get(url: str, timeout: float = 5.0) -> tuple[int, dict, bytes]:
 
 # --------------------------------------------------------------------------- gateway processes
 
+# Rate limits off: tests send and connect far faster than people (a test of the limits sets them).
+NO_RATE_LIMITS: dict = {"messages_per_minute": None, "llm_tokens_per_minute_per_user": None,
+                        "llm_tokens_per_minute_per_tenant": None, "connections_per_minute_per_ip": None}
+
 # Base config used by every test gateway; tests override pieces of it.
 BASE_CONFIG: dict = {
     "node": {"id": "it-node"},
@@ -99,6 +103,7 @@ BASE_CONFIG: dict = {
         "default_model": "demo",
         "models": {"demo": {"provider": "demo", "tokens_per_second": 400, "tokens": 20}},
     },
+    "limits": NO_RATE_LIMITS,
 }
 
 

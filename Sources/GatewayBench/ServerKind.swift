@@ -36,6 +36,9 @@ public enum ServerKind: String, Sendable, CaseIterable {
                 "llm": ["default_model": "demo",
                         "models": ["demo": ["provider": "demo", "tokens_per_second": launch.tokensPerSecond,
                                             "tokens": launch.tokensPerTurn]]],
+                // The load comes from a few addresses and far faster than people type: no rate limits.
+                "limits": ["messages_per_minute": NSNull(), "llm_tokens_per_minute_per_user": NSNull(),
+                           "llm_tokens_per_minute_per_tenant": NSNull(), "connections_per_minute_per_ip": NSNull()],
             ]
             let file = directory.appendingPathComponent("gateway.json")
             try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: file)

@@ -80,6 +80,10 @@ def gateway():
             "default_model": "demo",
             "models": {"demo": {"provider": "demo", "tokens_per_second": DEMO_TPS, "tokens": DEMO_TOKENS}},
         },
+        # One gateway for the whole suite, every page connecting from 127.0.0.1 and sending faster
+        # than a person: no rate limits.
+        "limits": {"messages_per_minute": None, "llm_tokens_per_minute_per_user": None,
+                   "llm_tokens_per_minute_per_tenant": None, "connections_per_minute_per_ip": None},
     }
     tmp = tempfile.TemporaryDirectory(prefix="chat-gw-browser-")
     cfg = pathlib.Path(tmp.name) / "gateway.json"
