@@ -7,4 +7,6 @@ enum CloseCode {
     /// More frames waiting to be handled than `ConnectionTable.maxQueuedRequests` (the client
     /// sends without waiting for answers while the shared store is slow).
     static let tooManyRequests: UInt16 = 4009
+    /// Refused by the per-address connection limit (after an `error` frame saying when to retry).
+    static let rateLimited: UInt16 = 4029
 }

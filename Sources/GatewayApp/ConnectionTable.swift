@@ -22,6 +22,9 @@ final class ConnectionTable: Sendable {
         var requests: [[UInt8]] = []
         var requestHead = 0
         var handlingRequest = false
+        /// Set when the connection is refused after it opened (rate limit): the frames queued for
+        /// it go out, then this close; what it sends meanwhile is ignored.
+        var closeAfterControl: (code: UInt16, reason: String)?
     }
 
     enum RequestAdmission: Equatable {
@@ -40,6 +43,7 @@ final class ConnectionTable: Sendable {
     enum Outbound {
         case control([UInt8])
         case sessions([String], startingAt: Int)
+        case close(code: UInt16, reason: String)
     }
 
     /// The tenant of clients that name none.
@@ -93,7 +97,7 @@ final class ConnectionTable: Sendable {
     /// A frame arrived: handle it now, or after the ones before it.
     func admitRequest(_ text: [UInt8], for id: ConnectionID) -> RequestAdmission {
         table.withLock { table in
-            guard table[id] != nil else { return .closed }
+            guard table[id] != nil, table[id]!.closeAfterControl == nil else { return .closed }
             if !table[id]!.handlingRequest {
                 table[id]!.handlingRequest = true
                 table[id]!.requests.append(text)
@@ -152,8 +156,17 @@ final class ConnectionTable: Sendable {
         }
     }
 
+    /// Closes the connection once the frames queued for it so far have gone out (first call wins).
+    func closeAfterQueuedFrames(_ id: ConnectionID, code: UInt16, reason: String) {
+        table.withLock { table in
+            guard table[id] != nil, table[id]!.closeAfterControl == nil else { return }
+            table[id]!.closeAfterControl = (code, reason)
+        }
+    }
+
     /// What to send next: this connection's own frames first, then session events (the caller asks
-    /// the store, starting at the round-robin position).
+    /// the store, starting at the round-robin position), or the close it is due once its own frames
+    /// are out.
     func nextOutbound(for id: ConnectionID) -> Outbound? {
         table.withLock { table in
             guard var connection = table[id] else { return nil }
@@ -168,6 +181,7 @@ final class ConnectionTable: Sendable {
                 }
                 return .control(frame)
             }
+            if let close = connection.closeAfterControl { return .close(code: close.code, reason: close.reason) }
             guard !connection.sessions.isEmpty else { return nil }
             return .sessions(connection.sessions, startingAt: connection.nextSessionIndex % connection.sessions.count)
         }

@@ -20,7 +20,10 @@ public final class Gateway: @unchecked Sendable {
     private let sweeper: DispatchSourceTimer
     private let usage: UsageRecorder
 
-    public init(config: GatewayConfig, environment: [String: String]) throws {
+    /// `rateLimiter`: where the `limits` buckets live; nil keeps them in this node's memory. With
+    /// `redis.url` set, pass `RedisRateLimiter(client:keys:)` (GatewayCluster) so every node shares
+    /// them.
+    public init(config: GatewayConfig, environment: [String: String], rateLimiter: (any RateLimiter)? = nil) throws {
         self.config = config
         nodeID = config.nodeID ?? Identifiers.node()
         health = HealthReporter(nodeID: nodeID)
@@ -31,9 +34,12 @@ public final class Gateway: @unchecked Sendable {
         let link = ServerLink()
         usage = try UsageRecorder(budgets: config.budgets, logPath: config.usage.logPath)
         store.setDelivery { link.deliver($0) }
+        let limits = AdmissionLimits(limits: config.limits, limiter: rateLimiter ?? MemoryRateLimiter(),
+                                     systemPrompt: config.llm.systemPrompt)
         turns = TurnCoordinator(store: store, providers: providers.byDeployment, llm: config.llm, workers: config.workers,
-                                usage: usage)
-        let service = GatewayService(config: config, nodeID: nodeID, store: store, turns: turns, link: link, health: health)
+                                usage: usage, limits: limits)
+        let service = GatewayService(config: config, nodeID: nodeID, store: store, turns: turns, link: link, health: health,
+                                     limits: limits)
         server = WebSocketServer(options: Self.serverOptions(config), handler: service)
         link.attach(server)
         sweeper = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))

@@ -12,15 +12,17 @@ final class GatewayService: WebSocketServerHandler, Sendable {
     private let connections: ConnectionTable
     private let link: ServerLink
     private let health: HealthReporter
+    private let limits: AdmissionLimits
 
     init(config: GatewayConfig, nodeID: String, store: any SessionStore, turns: TurnCoordinator,
-         link: ServerLink, health: HealthReporter) {
+         link: ServerLink, health: HealthReporter, limits: AdmissionLimits) {
         self.config = config
         self.nodeID = nodeID
         self.store = store
         self.turns = turns
         self.link = link
         self.health = health
+        self.limits = limits
         self.connections = ConnectionTable(controlCapBytes: config.server.outboundQueueBytes)
     }
 
@@ -32,6 +34,12 @@ final class GatewayService: WebSocketServerHandler, Sendable {
         DispatchQueue.global().asyncAfter(deadline: deadline) { [connections, link] in
             guard connections.hasOpenConnectionWithoutHello(connection) else { return }
             link.close(connection, code: CloseCode.helloRequired, reason: "hello required")
+        }
+        limits.admitConnection(from: remoteAddress) { [self] decision in
+            guard let error = decision.protocolError else { return }
+            send(.error(error, ref: nil), to: connection)
+            connections.closeAfterQueuedFrames(connection, code: CloseCode.rateLimited, reason: error.code)
+            link.wake(connection)
         }
     }
 
@@ -89,8 +97,8 @@ final class GatewayService: WebSocketServerHandler, Sendable {
             return join(session: session, afterSeq: afterSeq, connection: connection, done: done)
         case .message(let session, let id, let text):
             guard connections.hasJoined(session, connection) else { send(.error(.notJoined(session: session), ref: id), to: connection); break }
-            return message(session: session, id: id, text: text, author: user, tenant: connections.tenant(of: connection),
-                           connection: connection, done: done)
+            return limitedMessage(session: session, id: id, text: text, author: user, tenant: connections.tenant(of: connection),
+                                  connection: connection, done: done)
         case .stop(let session):
             guard connections.hasJoined(session, connection) else { send(.error(.notJoined(session: session), ref: nil), to: connection); break }
             turns.stop(session: session)
@@ -107,6 +115,8 @@ final class GatewayService: WebSocketServerHandler, Sendable {
         switch next {
         case .control(let frame):
             return .frame(frame)
+        case .close(let code, let reason):
+            return .close(code: code, reason: reason)
         case .sessions(let sessions, let start):
             for step in 0..<sessions.count {
                 let index = (start + step) % sessions.count
@@ -148,10 +158,25 @@ final class GatewayService: WebSocketServerHandler, Sendable {
         }
     }
 
+    /// The rate limits first: a refused message is answered here and not appended.
+    private func limitedMessage(session: String, id: String, text: String, author: String, tenant: String,
+                                connection: ConnectionID, done: @escaping @Sendable () -> Void) {
+        limits.admitMessage(user: author, tenant: tenant, text: text) { [self] decision, reservation in
+            guard let error = decision.protocolError else {
+                return message(session: session, id: id, text: text, author: author, tenant: tenant, reservation: reservation,
+                               connection: connection, done: done)
+            }
+            send(.error(error, ref: id), to: connection)
+            done()
+        }
+    }
+
     private func message(session: String, id: String, text: String, author: String, tenant: String,
-                         connection: ConnectionID, done: @escaping @Sendable () -> Void) {
-        turns.submit(session: session, messageID: id, text: text, author: author, tenant: tenant) { [self] outcome in
+                         reservation: AdmissionReservation?, connection: ConnectionID, done: @escaping @Sendable () -> Void) {
+        turns.submit(session: session, messageID: id, text: text, author: author, tenant: tenant,
+                     reservation: reservation) { [self] outcome in
             defer { done() }
+            if case .accepted = outcome {} else { limits.refund(reservation) }  // nothing appended: nothing used
             switch outcome {
             case .accepted(let ackSeq), .duplicate(let ackSeq):
                 send(.ack(id: id, seq: ackSeq), to: connection)

@@ -26,6 +26,7 @@ extension TurnCoordinator {
         record.provider = "cache"
         record.timeToFirstTokenMillis = record.totalMillis
         self.usage.record(record)
+        limits?.settle(job.reservation, usage: nil)  // no LLM was asked
     }
 
     func storeInCache(_ run: TurnRun, reply: String, usage: TokenUsage, upstreamFinish: String?) {

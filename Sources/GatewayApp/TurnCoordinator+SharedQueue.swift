@@ -9,7 +9,7 @@ extension TurnCoordinator {
 
     static func queued(_ job: TurnJob) -> QueuedTurn {
         QueuedTurn(session: job.session, turn: job.turn, model: job.model, messages: job.request.messages,
-                   user: job.user, tenant: job.tenant, queuedAt: job.queuedAt)
+                   user: job.user, tenant: job.tenant, queuedAt: job.queuedAt, reservedTokens: job.reservation?.tokens ?? 0)
     }
 
     /// Starts claiming from the shared queue; a no-op without one.
@@ -33,7 +33,9 @@ extension TurnCoordinator {
         let key = cache == nil ? nil : cacheKey(model: queued.model, messages: queued.messages)
         let job = TurnJob(session: queued.session, turn: queued.turn, model: queued.model,
                           request: ChatRequest(session: queued.session, turn: queued.turn, messages: queued.messages),
-                          user: queued.user, tenant: queued.tenant, queuedAt: queued.queuedAt, cacheKey: key)
+                          user: queued.user, tenant: queued.tenant, queuedAt: queued.queuedAt, cacheKey: key,
+                          reservation: AdmissionReservation(user: queued.user, tenant: queued.tenant, messages: 0,
+                                                            tokens: queued.reservedTokens))
         if retry { Log.info("turn \(job.turn): retried here after its first worker was lost") }
         enum Start { case run(TurnRun), stopped, waiting, refused }
         let start: Start = state.withLock { state in
@@ -53,6 +55,7 @@ extension TurnCoordinator {
             store.endTurn(session: job.session, turn: job.turn, finish: .cancelled,
                           usage: TokenUsage(inputTokens: 0, outputTokens: 0, estimated: true), upstreamFinish: nil, error: nil,
                           replyText: "")
+            limits?.settle(job.reservation, usage: nil)
             queue?.released(turn: job.turn)
         case .waiting: break
         case .refused:

@@ -43,13 +43,16 @@ final class TurnCoordinator: Sendable {
     let cache: (any ResponseCache)?
     /// The shared work queue (Redis mode); nil: turns queue in this node's pool.
     let queue: (any TurnQueue)?
+    /// Where a turn's end settles its rate-limit reservation with its real usage; nil: no limits.
+    let limits: AdmissionLimits?
     let state: Mutex<State>
 
     init(store: any SessionStore, providers: [DeploymentRef: any ChatProvider], llm: GatewayConfig.LLM,
          workers: GatewayConfig.Workers, usage: UsageRecorder, queue: (any TurnQueue)? = nil,
-         clock: @escaping @Sendable () -> Int = WallClock.millis) {
+         limits: AdmissionLimits? = nil, clock: @escaping @Sendable () -> Int = WallClock.millis) {
         self.store = store
         self.queue = queue
+        self.limits = limits
         self.usage = usage
         self.router = llm.routing.router(defaultModel: llm.defaultModel)
         self.routes = !llm.routing.rules.isEmpty || !llm.routing.tenantModels.isEmpty
@@ -85,8 +88,10 @@ final class TurnCoordinator: Sendable {
         let notes = Mutex(Notes())
     }
 
+    /// `reservation` travels with the turn and is settled when it ends; refunding it when the
+    /// outcome is not `accepted` is the caller's.
     func submit(session: String, messageID: String, text: String, author: String, tenant: String,
-                completion: @escaping @Sendable (SubmitOutcome) -> Void) {
+                reservation: AdmissionReservation? = nil, completion: @escaping @Sendable (SubmitOutcome) -> Void) {
         let turn = Identifiers.turn()
         let notes = AdmissionNotes()
         // Asked only for a message that would be appended: a resent id still gets its original ack.
@@ -106,7 +111,7 @@ final class TurnCoordinator: Sendable {
                 let key = cache == nil ? nil : cacheKey(model: decision.model, messages: messages)
                 let job = TurnJob(session: session, turn: turn, model: decision.model,
                                   request: ChatRequest(session: session, turn: turn, messages: messages),
-                                  user: author, tenant: tenant, queuedAt: clock(), cacheKey: key)
+                                  user: author, tenant: tenant, queuedAt: clock(), cacheKey: key, reservation: reservation)
                 if let key, let reply = cache?.lookup(key) {
                     notes.notes.withLock { $0.cacheHit = (reply, job) }
                     return TurnAdmission(model: decision.model, route: route, cached: true)
@@ -406,6 +411,7 @@ final class TurnCoordinator: Sendable {
         }
         recordUsage(of: run, usage: usage, finish: finish, error: error, deployment: ended.deployment,
                     attempts: ended.attempts, workerStartedAt: ended.workerStartedAt)
+        limits?.settle(run.job.reservation, usage: usage)
         // Only the routed model's own answer: a fallback's reply is not what the key (that model) asks for.
         if finish == .stop, error == nil, ended.deployment?.model == run.job.model {
             storeInCache(run, reply: reply, usage: usage, upstreamFinish: upstreamFinish)
@@ -424,6 +430,7 @@ final class TurnCoordinator: Sendable {
         var record = usageRecord(job, usage: usage, finish: finish, error: error)
         record.queueWaitMillis = record.totalMillis
         self.usage.record(record)
+        limits?.settle(job.reservation, usage: nil)
     }
 
     private func estimatedUsage(input: [ChatMessage], reply: String) -> TokenUsage {

@@ -12,4 +12,6 @@ struct TurnJob: Sendable {
     let queuedAt: Int
     /// Where a complete reply is stored in the response cache; nil when caching is off.
     let cacheKey: ResponseCacheKey?
+    /// What admission took from the rate limits; the turn's end settles it (nil: nothing taken).
+    var reservation: AdmissionReservation? = nil
 }
