@@ -24,8 +24,12 @@ The request's `model` selects the script (upstream_scripts.py); parameters follo
 (unknown keys such as `tag=...` are ignored, which makes a request easy to find in the log).
 Every script exists in every format. Every response carries `X-Request-Id: <log id>`.
 
-    ok[:tokens=5][:delay_ms=0]      N tokens "tok0 ", "tok1 ", ... then finish "stop" (Anthropic
+    ok[:tokens=5][:delay_ms=0][:first_token_ms=0]
+                                    N tokens "tok0 ", "tok1 ", ... then finish "stop" (Anthropic
                                     end_turn), usage {input: 11, output: N}, end marker.
+                                    first_token_ms: the headers and the format's preamble go out at
+                                    once, the first token that much later (a slow first token:
+                                    nousage, length and slow take it too).
     nousage[:tokens=5][:delay_ms=0] the same without any usage.
     length[:tokens=5]               N tokens, finish "length" (Anthropic max_tokens), usage.
     truncate[:after=3][:abrupt=1]   `after` tokens, then the body ends with no finish and no end
@@ -69,11 +73,12 @@ Every script exists in every format. Every response carries `X-Request-Id: <log 
 
 GET /_log
     JSON list of every request: {id, path, format, model, script, attempt, messages, system,
-    request, headers, started_at, finished_at, outcome, closed_at}. `format` is openai, anthropic
+    request, headers, client_port, started_at, finished_at, outcome, closed_at}. `format` is openai, anthropic
     or ollama; `script` is what ran (fail_with while failing first); `attempt` counts requests
     with the same tag, from 1; `messages` are {role, content} as sent (content blocks joined);
     `system` is Anthropic's top-level system prompt (else null); `request` is the whole JSON body;
-    `headers` the request headers (lower-case names). outcome is null while running, then
+    `headers` the request headers (lower-case names); `client_port` the TCP port the request came
+    from (which process sent it can be found from it, e.g. in /proc/net/tcp). outcome is null while running, then
     "completed" (script ran to its end), "client_closed" (the client went away first) or "reset".
     closed_at is when the request's connection was seen closed (for completed requests: when the
     keep-alive connection later closed). Times: Unix seconds. A client abort is noticed within
@@ -207,7 +212,8 @@ class Handler(BaseHTTPRequestHandler):
         script_name, attempt = choose_script(name, params, model)
         entry = LOG.begin(path=path, format=fmt.name, model=model, script=script_name, attempt=attempt,
                           messages=fmt.messages(request), system=fmt.system(request), request=request,
-                          headers={key.lower(): value for key, value in self.headers.items()})
+                          headers={key.lower(): value for key, value in self.headers.items()},
+                          client_port=self.client_address[1])
         self.entries.append(entry)
         script = find_script(script_name)
         try:

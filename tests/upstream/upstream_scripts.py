@@ -69,6 +69,9 @@ def token_list(count):
 def script_ok(t, usage=True, finish="stop"):
     tokens = token_list(t.int_param("tokens", 5))
     t.start(PROMPT_TOKENS if usage else None)
+    first_token_ms = t.int_param("first_token_ms", 0)
+    if first_token_ms > 0:
+        t.sleep(first_token_ms / 1000)  # headers and preamble sent, no content yet
     t.tokens(tokens, t.int_param("delay_ms", 0) / 1000)
     t.finish(finish, (PROMPT_TOKENS, len(tokens)) if usage else None)
     t.end()
