@@ -4,6 +4,9 @@
   default ``.build/debug/chat-gateway``, run from the repo root) with a temporary JSON config, wait for
   the ``listening on`` line, and on teardown send SIGTERM and check for a clean exit (code 0 within 5 s).
 * ``ScriptedUpstream`` runs ``tests/upstream/scripted_upstream.py``.
+* ``RedisServer`` runs a ``redis-server`` of the test's own (free port, no persistence), which a test
+  can kill and restart on the same port; ``Cluster`` starts gateway nodes and ``chat-gateway worker``
+  processes sharing it (``tests/multinode``).
 * ``WSClient`` is a small asyncio helper around ``websockets`` for the chat.v1 protocol.
 * Event checks: ``assert_contiguous``, ``normalize``, ``turn_text``.
 """
@@ -15,6 +18,7 @@ import copy
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -32,14 +36,17 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 LISTEN_TIMEOUT_S = 10.0
 SHUTDOWN_TIMEOUT_S = 5.0
 
-LISTEN_RE = re.compile(r"chat-gateway listening on http://(?P<host>[^:\s]+|\[[^\]]+\]):(?P<port>\d+)")
+# The node's line is "chat-gateway listening on http://HOST:PORT"; a worker-only process may name
+# itself ("chat-gateway worker ... listening on ...").
+LISTEN_RE = re.compile(r"chat-gateway\b[^\n]*?listening on http://(?P<host>[^:\s]+|\[[^\]]+\]):(?P<port>\d+)")
 
 # Environment variables that would change the gateway's config, default model, address or node id
 # (a test that needs one passes it in `env`).
 SCRUBBED_ENV = tuple(
     [f"CHAT_GATEWAY_{provider}_{part}" for provider in ("OPENAI", "ANTHROPIC", "OLLAMA")
      for part in ("BASE_URL", "MODEL", "API_KEY")]
-    + ["CHAT_GATEWAY_CONFIG", "CHAT_GATEWAY_PORT", "CHAT_GATEWAY_HOST", "CHAT_GATEWAY_NODE_ID"]
+    + ["CHAT_GATEWAY_CONFIG", "CHAT_GATEWAY_PORT", "CHAT_GATEWAY_HOST", "CHAT_GATEWAY_NODE_ID",
+       "CHAT_GATEWAY_REDIS_URL"]
 )
 
 
@@ -115,10 +122,30 @@ def gateway_binary() -> Path:
     return path
 
 
+def _die_with_parent() -> None:
+    """preexec_fn: the child gets SIGKILL when the test process dies (no process left behind)."""
+    try:
+        _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+try:
+    import ctypes
+    _LIBC = ctypes.CDLL(None, use_errno=True)
+    _LIBC.prctl  # resolved here, in the parent: the child only calls it
+except (OSError, AttributeError):  # not Linux
+    _LIBC = None
+
+
 class GatewayProcess:
+    """One ``chat-gateway`` process. ``subcommand`` ("worker") goes first on the command line."""
+
     def __init__(self, config: dict | None, args: Iterable[str], workdir: Path, name: str,
-                 env: dict | None = None):
+                 env: dict | None = None, subcommand: str | None = None):
         self.config = config
+        self.subcommand = subcommand
+        self.killed = False
         self.name = name
         self.workdir = workdir
         self.port = free_port()
@@ -128,6 +155,8 @@ class GatewayProcess:
         self.returncode: int | None = None
         self.stopped = False
         cmd = [str(gateway_binary())]
+        if subcommand:
+            cmd.append(subcommand)
         if config is not None:
             cfg_path = workdir / f"{name}.json"
             cfg_path.write_text(json.dumps(config, indent=2))
@@ -141,7 +170,8 @@ class GatewayProcess:
         self._listening = threading.Event()
         self.proc = subprocess.Popen(
             cmd, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=self._stderr_file, env=proc_env)
+            stderr=self._stderr_file, env=proc_env,
+            preexec_fn=_die_with_parent if _LIBC is not None else None)
         self._reader = threading.Thread(target=self._read_stdout, daemon=True)
         self._reader.start()
 
@@ -159,9 +189,13 @@ class GatewayProcess:
                     self.port = listened_port
                 self._listening.set()
 
-    def wait_listening(self, timeout: float = LISTEN_TIMEOUT_S) -> None:
+    def wait_listening(self, timeout: float = LISTEN_TIMEOUT_S, *, or_healthz: bool = False) -> None:
+        """Until the listening line is out; with ``or_healthz`` also done once ``/healthz`` answers
+        200 on the port asked for (a worker-only process may print no listening line)."""
         deadline = time.monotonic() + timeout
         while not self._listening.wait(0.02):
+            if or_healthz and self.proc.poll() is None and self.healthz_ok():
+                return
             if self.proc.poll() is not None:
                 self._reader.join(1)
                 raise RuntimeError(
@@ -171,6 +205,30 @@ class GatewayProcess:
                 raise RuntimeError(
                     f"gateway did not print the listening line within {timeout} s\n"
                     f"cmd: {self.cmd}\nstdout: {self.stdout_lines}\nstderr:\n{self.stderr()}")
+
+    def healthz_ok(self) -> bool:
+        try:
+            status, _, _ = http_get(f"{self.http_url}/healthz", timeout=0.5)
+        except OSError:
+            return False
+        return status == 200
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL, like a crash or an OOM kill; returns once the process is gone."""
+        self.killed = True
+        self.stopped = True
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(5)
+        self.returncode = self.proc.returncode
+        self._close_files()
 
     # URLs
     @property
@@ -230,7 +288,8 @@ class GatewayFactory:
         self.started: list[GatewayProcess] = []
 
     def __call__(self, config: dict | None = None, *, args: Iterable[str] = (), use_base: bool = True,
-                 env: dict | None = None, wait: bool = True) -> GatewayProcess:
+                 env: dict | None = None, wait: bool = True, subcommand: str | None = None,
+                 name: str | None = None) -> GatewayProcess:
         """Start a gateway. ``config`` is deep-merged into BASE_CONFIG unless use_base=False
         (then it is used as is; None means no --config at all)."""
         if use_base:
@@ -241,7 +300,8 @@ class GatewayFactory:
         if not binary.exists():
             pytest.fail(f"gateway binary {binary} does not exist (build it with `swift build` "
                         f"or set CHAT_GATEWAY_BIN)", pytrace=False)
-        gw = GatewayProcess(cfg, args, self.tmp_path, f"gw{len(self.started)}", env=env)
+        gw = GatewayProcess(cfg, args, self.tmp_path, name or f"gw{len(self.started)}", env=env,
+                            subcommand=subcommand)
         self.started.append(gw)
         self.item.stash.setdefault(GATEWAYS_KEY, []).append(gw)
         if wait:
@@ -251,6 +311,8 @@ class GatewayFactory:
     def stop_all(self) -> list[str]:
         problems = []
         for gw in self.started:
+            if gw.killed:  # the test SIGKILLed it on purpose
+                continue
             if gw.stopped:
                 rc = gw.returncode
                 if rc != 0:
@@ -349,6 +411,244 @@ def upstream_model_config(upstream: ScriptedUpstream, model: str, **extra) -> di
     model_cfg = {"provider": "openai", "base_url": upstream.base_url, "model": model}
     model_cfg.update(extra)
     return {"llm": {"default_model": "up", "models": {"up": model_cfg}}}
+
+
+# --------------------------------------------------------------------------- redis-server and clusters
+
+
+class RedisError(Exception):
+    """An error reply (-ERR ...) from redis-server."""
+
+
+def _resp_encode(args) -> bytes:
+    out = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        data = arg if isinstance(arg, bytes) else str(arg).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
+
+
+def _resp_read(f):
+    line = f.readline()
+    if not line:
+        raise ConnectionError("redis-server closed the connection")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"+":
+        return rest.decode()
+    if kind == b"-":
+        raise RedisError(rest.decode())
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        n = int(rest)
+        if n < 0:
+            return None
+        data = f.read(n + 2)[:-2]
+        return data.decode("utf-8", "replace")
+    if kind == b"*":
+        n = int(rest)
+        return None if n < 0 else [_resp_read(f) for _ in range(n)]
+    raise ConnectionError(f"unexpected reply {line!r}")
+
+
+class RedisServer:
+    """A redis-server of the test's own on 127.0.0.1 and a free port, with no persistence (a restart
+    starts empty). ``kill()`` is SIGKILL (a crash); ``start()`` starts it again on the same port.
+    It dies with the test process (PR_SET_PDEATHSIG) and is killed at teardown."""
+
+    def __init__(self, workdir: Path):
+        self.executable = shutil.which("redis-server")
+        if self.executable is None:
+            pytest.fail("redis-server is not installed (scripts/install-deps.sh --test installs it): "
+                        "the multi-node suite needs it", pytrace=False)
+        self.workdir = workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "redis.log"
+
+    def start(self, timeout: float = 10.0) -> None:
+        assert self.proc is None or self.proc.poll() is not None, "redis-server is already running"
+        self.starts += 1
+        self.proc = subprocess.Popen(
+            [self.executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "no", "--dir", str(self.workdir),
+             "--logfile", str(self.log_path), "--protected-mode", "no"],
+            cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if _LIBC is not None else None)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self.command("PING") == "PONG":
+                    return
+            except (OSError, ConnectionError, RedisError):
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                log = self.log_path.read_text("utf-8", "replace") if self.log_path.exists() else ""
+                self.kill()
+                raise RuntimeError(f"redis-server did not answer PING on port {self.port}:\n{log[-4000:]}")
+            time.sleep(0.01)
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL; returns once the process is gone (its port is then free for start())."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def restart(self) -> None:
+        self.kill()
+        self.start()
+
+    def command(self, *args, timeout: float = 2.0):
+        """One command on a fresh connection: a view independent of the gateways' own clients."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
+            sock.sendall(_resp_encode(args))
+            with sock.makefile("rb") as f:
+                return _resp_read(f)
+
+    def keys(self, pattern: str = "*") -> list[str]:
+        found, cursor = [], "0"
+        while True:
+            cursor, batch = self.command("SCAN", cursor, "MATCH", pattern, "COUNT", 1000)
+            found.extend(batch)
+            if cursor == "0":
+                return sorted(set(found))
+
+    def clients(self) -> list[dict]:
+        """CLIENT LIST as dicts (this query's own connection left out)."""
+        text = self.command("CLIENT", "LIST") or ""
+        out = [dict(field.split("=", 1) for field in line.split() if "=" in field) for line in text.splitlines()]
+        return [c for c in out if c.get("cmd") != "client|list"]
+
+
+# Every node of a test cluster: fast failure detection, short leases, and no rate limits (the
+# tests drive faster than people; the rate-limit test sets its own). `limits` is added only
+# when this tree's config/gateway.json documents it (older gateways refuse unknown keys).
+CLUSTER_BASE_CONFIG: dict = {
+    "redis": {"command_timeout_ms": 500},
+    "workers": {"lease_s": 3},
+    "sessions": {"idle_ttl_s": 600},
+}
+
+
+def documented_config() -> dict:
+    """config/gateway.json of this tree: what the gateway built from it accepts."""
+    return json.loads((REPO_ROOT / "config" / "gateway.json").read_text())
+
+
+def limits_documented(*keys: str) -> bool:
+    section = documented_config().get("limits")
+    return isinstance(section, dict) and all(k in section for k in keys)
+
+
+def no_limits_config() -> dict:
+    section = documented_config().get("limits")
+    if not isinstance(section, dict):
+        return {}
+    off = {k: None for k in section if not k.startswith("$") and (k.endswith("_per_minute")
+                                                                    or "_per_minute_per_" in k)}
+    return {"limits": off} if off else {}
+
+
+class Cluster:
+    """Gateway nodes and worker-only processes sharing one RedisServer (env CHAT_GATEWAY_REDIS_URL),
+    each on its own loopback port with its own node id and config file, started through a
+    GatewayFactory (so teardown checks their clean exit and failure reports show their stderr)."""
+
+    def __init__(self, factory: GatewayFactory, redis: RedisServer, prefix: str):
+        self.factory = factory
+        self.redis = redis
+        self.prefix = prefix
+        self.nodes: list[GatewayProcess] = []
+        self.workers: list[GatewayProcess] = []
+
+    def config_for(self, node_id: str, config: dict | None) -> dict:
+        cfg = deep_merge(BASE_CONFIG, CLUSTER_BASE_CONFIG)
+        cfg = deep_merge(cfg, no_limits_config())
+        cfg = deep_merge(cfg, {"node": {"id": node_id}, "redis": {"prefix": self.prefix}})
+        return deep_merge(cfg, config or {})
+
+    def _start(self, node_id: str, config: dict | None, subcommand: str | None) -> GatewayProcess:
+        return self.factory(self.config_for(node_id, config), use_base=False, wait=False, subcommand=subcommand,
+                            name=node_id, env={"CHAT_GATEWAY_REDIS_URL": self.redis.url})
+
+    def start(self, n: int = 3, config: dict | None = None, per_node: dict[int, dict] | None = None,
+              ) -> list[GatewayProcess]:
+        """Start n gateway nodes at once (node-a, node-b, ...) and wait until each listens.
+        ``config`` goes to every node, ``per_node[i]`` on top of it for node i."""
+        started = []
+        for i in range(n):
+            node_id = f"node-{chr(ord('a') + len(self.nodes))}"
+            cfg = deep_merge(config or {}, (per_node or {}).get(i, {}))
+            gw = self._start(node_id, cfg, None)
+            self.nodes.append(gw)
+            started.append(gw)
+        for gw in started:
+            gw.wait_listening()
+        return started
+
+    def start_worker(self, config: dict | None = None, wait: bool = True) -> GatewayProcess:
+        """A `chat-gateway worker` process (runs turns from the shared queue, health on its port)."""
+        gw = self._start(f"worker-{len(self.workers) + 1}", config, "worker")
+        self.workers.append(gw)
+        if wait:
+            gw.wait_listening(or_healthz=True)
+        return gw
+
+    def all(self) -> list[GatewayProcess]:
+        return self.nodes + self.workers
+
+    def process_of_port(self, local_port: int, remote_port: int) -> GatewayProcess | None:
+        """Which of our processes holds the TCP connection 127.0.0.1:local_port -> :remote_port
+        (e.g. a worker's request to the scripted upstream, from the upstream's client_port)."""
+        inode = tcp_socket_inode(local_port, remote_port)
+        if inode is None:
+            return None
+        target = f"socket:[{inode}]"
+        for gw in self.all():
+            if not gw.alive():
+                continue
+            fd_dir = Path(f"/proc/{gw.pid}/fd")
+            try:
+                for fd in fd_dir.iterdir():
+                    try:
+                        if os.readlink(fd) == target:
+                            return gw
+                    except OSError:
+                        continue
+            except OSError:
+                continue
+        return None
+
+
+def tcp_socket_inode(local_port: int, remote_port: int) -> int | None:
+    """The inode of the IPv4/IPv6 TCP socket local_port -> remote_port in /proc/net/tcp{,6}."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) < 10:
+                continue
+            local, remote, inode = fields[1], fields[2], fields[9]
+            if int(local.rsplit(":", 1)[1], 16) == local_port and int(remote.rsplit(":", 1)[1], 16) == remote_port:
+                if inode != "0":
+                    return int(inode)
+    return None
 
 
 # --------------------------------------------------------------------------- WebSocket client
