@@ -130,6 +130,14 @@ def _die_with_parent() -> None:
         pass
 
 
+def _death_signal_preexec():
+    """PR_SET_PDEATHSIG fires when the *thread* that started the child ends, so it is only set from
+    the main thread (async tests run on a thread of their own while the browser suite's loop runs)."""
+    if _LIBC is None or threading.current_thread() is not threading.main_thread():
+        return None
+    return _die_with_parent
+
+
 try:
     import ctypes
     _LIBC = ctypes.CDLL(None, use_errno=True)
@@ -171,7 +179,7 @@ class GatewayProcess:
         self.proc = subprocess.Popen(
             cmd, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=self._stderr_file, env=proc_env,
-            preexec_fn=_die_with_parent if _LIBC is not None else None)
+            preexec_fn=_death_signal_preexec())
         self._reader = threading.Thread(target=self._read_stdout, daemon=True)
         self._reader.start()
 
@@ -484,7 +492,7 @@ class RedisServer:
              "--appendonly", "no", "--daemonize", "no", "--dir", str(self.workdir),
              "--logfile", str(self.log_path), "--protected-mode", "no"],
             cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent if _LIBC is not None else None)
+            preexec_fn=_death_signal_preexec())
         deadline = time.monotonic() + timeout
         while True:
             try:
