@@ -11,7 +11,6 @@ Every test here is marked ``multinode`` (``pytest -m 'not multinode'`` leaves th
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest

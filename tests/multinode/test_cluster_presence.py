@@ -4,7 +4,6 @@ gone within 30 s, typing fanned out; never part of the seq'd log."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
