@@ -541,33 +541,13 @@ class RedisServer:
         return [c for c in out if c.get("cmd") != "client|list"]
 
 
-# Every node of a test cluster: fast failure detection, short leases, and no rate limits (the
-# tests drive faster than people; the rate-limit test sets its own). `limits` is added only
-# when this tree's config/gateway.json documents it (older gateways refuse unknown keys).
+# Every node of a test cluster (on top of BASE_CONFIG, rate limits off included): fast failure
+# detection and short leases.
 CLUSTER_BASE_CONFIG: dict = {
     "redis": {"command_timeout_ms": 500},
     "workers": {"lease_s": 3},
     "sessions": {"idle_ttl_s": 600},
 }
-
-
-def documented_config() -> dict:
-    """config/gateway.json of this tree: what the gateway built from it accepts."""
-    return json.loads((REPO_ROOT / "config" / "gateway.json").read_text())
-
-
-def limits_documented(*keys: str) -> bool:
-    section = documented_config().get("limits")
-    return isinstance(section, dict) and all(k in section for k in keys)
-
-
-def no_limits_config() -> dict:
-    section = documented_config().get("limits")
-    if not isinstance(section, dict):
-        return {}
-    off = {k: None for k in section if not k.startswith("$") and (k.endswith("_per_minute")
-                                                                    or "_per_minute_per_" in k)}
-    return {"limits": off} if off else {}
 
 
 class Cluster:
@@ -584,7 +564,6 @@ class Cluster:
 
     def config_for(self, node_id: str, config: dict | None) -> dict:
         cfg = deep_merge(BASE_CONFIG, CLUSTER_BASE_CONFIG)
-        cfg = deep_merge(cfg, no_limits_config())
         cfg = deep_merge(cfg, {"node": {"id": node_id}, "redis": {"prefix": self.prefix}})
         return deep_merge(cfg, config or {})
 
