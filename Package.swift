@@ -24,8 +24,9 @@ let package = Package(
         .target(name: "GatewayLLM", dependencies: ["GatewayCore", "CCurl", "CGatewayShims"]),
         // hiredis command and pub/sub connections, each on its own thread; the only module that imports hiredis.
         .target(name: "GatewayRedis", dependencies: ["CHiredis"]),
-        // libwebsockets client pool for the load generator; the only other module that imports
-        // libwebsockets (kept apart so the gateway's server module carries no bench code).
+        // The load generator's libwebsockets: the client pool, and the streaming HTTP server the
+        // benchmark's upstream fixture runs on; the only other module that imports libwebsockets
+        // (kept apart so the gateway's server module carries no bench code).
         .target(name: "GatewayWSClient", dependencies: ["CWebSockets", "CGatewayShims"]),
         // The Redis backends of the multi-node mode (session log, turn queue, presence, rate limits)
         // on GatewayRedis's Swift API: Lua scripts and key layout, no C.
@@ -50,8 +51,9 @@ let package = Package(
         .testTarget(name: "GatewayClusterTests", dependencies: ["GatewayCluster", "GatewayCore", "GatewayRedis", "RedisTestSupport"]),
         // The load client's frame reader, histogram, plan and chat.v1 state machine; no sockets.
         .testTarget(name: "GatewayBenchTests", dependencies: ["GatewayBench", "GatewayWSClient"]),
-        // The client pool against the gateway's own server over loopback.
-        .testTarget(name: "GatewayWSClientTests", dependencies: ["GatewayWSClient", "GatewayWebSocket", "GatewayCore"]),
+        // The client pool against the gateway's own server, and the streaming HTTP server against
+        // the gateway's curl client, over loopback.
+        .testTarget(name: "GatewayWSClientTests", dependencies: ["GatewayWSClient", "GatewayWebSocket", "GatewayCore", "GatewayLLM"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -7,7 +7,7 @@ import Synchronization
 /// buffer, the connect pacing. `@unchecked Sendable` because every stored property except `inbox`
 /// (a Mutex) and `counters` (atomics) is touched only on the service thread, which runs `run()`;
 /// other threads reach it only through `inbox` plus `lws_cancel_service`.
-final class ClientServiceLoop: @unchecked Sendable {
+final class ClientServiceLoop: ClientTimerOwner, @unchecked Sendable {
     let options: WebSocketClientOptions
     let handler: any WebSocketClientHandler
 

@@ -24,17 +24,22 @@ func lwsClientLogEmit(_ level: Int32, _ line: UnsafePointer<CChar>?) {
     _ = text.withCString { write(STDERR_FILENO, $0, strlen($0)) }
 }
 
-/// A one-shot lws timer calling `ClientServiceLoop.timerFired()`: an `lws_sorted_usec_list_t`
-/// with the owner pointer stored after it, since the C callback only gets the sul.
+/// Whoever owns a `ClientTimer`: a service-thread object with one thing to do when it fires.
+protocol ClientTimerOwner: AnyObject {
+    func timerFired()
+}
+
+/// A one-shot lws timer calling its owner's `timerFired()`: an `lws_sorted_usec_list_t` with the
+/// owner pointer stored after it, since the C callback only gets the sul.
 struct ClientTimer {
     private let raw: UnsafeMutableRawPointer
     private static let ownerOffset = MemoryLayout<lws_sorted_usec_list_t>.stride
 
-    init(owner: ClientServiceLoop) {
+    init(owner: any ClientTimerOwner) {
         raw = .allocate(byteCount: Self.ownerOffset + MemoryLayout<UnsafeMutableRawPointer>.stride,
                         alignment: MemoryLayout<lws_sorted_usec_list_t>.alignment)
         raw.initializeMemory(as: lws_sorted_usec_list_t.self, repeating: lws_sorted_usec_list_t(), count: 1)
-        raw.storeBytes(of: Unmanaged.passUnretained(owner).toOpaque(), toByteOffset: Self.ownerOffset,
+        raw.storeBytes(of: Unmanaged<AnyObject>.passUnretained(owner).toOpaque(), toByteOffset: Self.ownerOffset,
                        as: UnsafeMutableRawPointer.self)
     }
 
@@ -48,7 +53,7 @@ struct ClientTimer {
             guard let sul else { return }
             let owner = UnsafeMutableRawPointer(sul).load(fromByteOffset: ClientTimer.ownerOffset,
                                                           as: UnsafeMutableRawPointer.self)
-            Unmanaged<ClientServiceLoop>.fromOpaque(owner).takeUnretainedValue().timerFired()
+            (Unmanaged<AnyObject>.fromOpaque(owner).takeUnretainedValue() as? any ClientTimerOwner)?.timerFired()
         }, microseconds)
     }
 
