@@ -36,8 +36,9 @@ let package = Package(
         .executableTarget(name: "chat-gateway", dependencies: ["GatewayApp"]),
 
         // Benchmarks: scenarios in GatewayBench, argument parsing in chat-bench. No C of their own:
-        // the wire goes through GatewayWSClient.
-        .target(name: "GatewayBench", dependencies: ["GatewayCore", "GatewayWSClient"]),
+        // WebSockets (and the upstream fixture's HTTP server) go through GatewayWSClient, HTTP
+        // requests (direct upstream calls, nchan's publisher) through GatewayLLM's curl client.
+        .target(name: "GatewayBench", dependencies: ["GatewayCore", "GatewayWSClient", "GatewayLLM"]),
         .executableTarget(name: "chat-bench", dependencies: ["GatewayBench"]),
 
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"],

@@ -34,7 +34,7 @@ public enum BenchWorker {
             FileHandle.standardError.write(Data("chat-bench worker: cannot start the client: \(error)\n".utf8))
             return 1
         }
-        let output = WorkerOutput()
+        let output = ChildOutput()
         let progress = client.progress
         let planned = plan.load.localCount
         waitUntil(seconds: plan.readyTimeoutSeconds) {
@@ -63,7 +63,7 @@ public enum BenchWorker {
         return 0
     }
 
-    private static func finish(_ client: ChatLoadClient, _ pool: WebSocketClientPool, _ output: WorkerOutput) {
+    private static func finish(_ client: ChatLoadClient, _ pool: WebSocketClientPool, _ output: ChildOutput) {
         client.progress.stopping.store(true, ordering: .relaxed)
         pool.stop()
         output.line("tally", client.finalTally())
@@ -92,17 +92,5 @@ public enum BenchWorker {
     static func waitUntil(seconds: Double, _ done: () -> Bool) {
         let deadline = Date(timeIntervalSinceNow: seconds)
         while !done() && Date() < deadline { usleep(5_000) }
-    }
-}
-
-/// Protocol lines on stdout, whole lines only, from whichever thread reports.
-private final class WorkerOutput: Sendable {
-    private let lock = Mutex(())
-
-    func line<T: Encodable>(_ tag: String, _ value: T) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let body = (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        lock.withLock { _ in FileHandle.standardOutput.write(Data("\(tag) \(body)\n".utf8)) }
     }
 }

@@ -30,23 +30,13 @@ final class WorkerLink: @unchecked Sendable {
         input = stdin.fileHandleForWriting
         try process.run()
         ChildProcesses.shared.add(process.processIdentifier)
-        let reader = stdout.fileHandleForReading
-        Thread.detachNewThread { [self] in
-            var buffer = Data()
-            while true {
-                let chunk = reader.availableData
-                if chunk.isEmpty { break }
-                buffer.append(chunk)
-                while let newline = buffer.firstIndex(of: 0x0A) {
-                    let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
-                    buffer.removeSubrange(buffer.startIndex...newline)
-                    self.lines.withLock { $0.pending.append(line) }
-                    self.arrived.signal()
-                }
-            }
+        ChildLines.read(stdout.fileHandleForReading, line: { [self] line in
+            self.lines.withLock { $0.pending.append(line) }
+            self.arrived.signal()
+        }, ended: { [self] in
             self.lines.withLock { $0.ended = true }
             self.arrived.signal()
-        }
+        })
     }
 
     var pid: Int32 { process.processIdentifier }
@@ -63,8 +53,10 @@ final class WorkerLink: @unchecked Sendable {
                 state.pending.isEmpty ? (nil, state.ended) : (state.pending.removeFirst(), false)
             }
             if let line {
-                guard line.hasPrefix(tag + " ") else { continue }
-                do { return try JSONDecoder().decode(T.self, from: Data(line.dropFirst(tag.count + 1).utf8)) } catch {
+                do {
+                    guard let value = try ChildLines.decode(line, tag: tag, as: type) else { continue }
+                    return value
+                } catch {
                     throw BenchError("client process \(index): unreadable '\(tag)' line: \(error)")
                 }
             }

@@ -61,6 +61,9 @@ do {
     case BenchWorker.command:
         guard arguments.count == 1 else { fail("\(BenchWorker.command) takes one plan argument", status: 2) }
         exit(BenchWorker.run(planJSON: arguments[0]))
+    case BenchUpstream.command:
+        guard arguments.count == 1 else { fail("\(BenchUpstream.command) takes one settings argument", status: 2) }
+        exit(BenchUpstream.run(settingsJSON: arguments[0]))
     case "cost-replay":
         let options = try ScenarioArguments.costReplay(arguments)
         do { try CostReplayCommand.run(options) { print($0) } } catch { fail("\(error)", status: 1) }
