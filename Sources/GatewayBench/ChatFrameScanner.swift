@@ -16,6 +16,8 @@ struct ChatFrameFields: Equatable {
     var errorCode: String?
     /// `usage.output_tokens` of a `turn.end`.
     var outputTokens: Int?
+    /// Where the `text` value's contents lie in the frame (inside the quotes, escapes as sent).
+    var text: Range<Int>?
 
     var isSessionEvent: Bool {
         switch kind {
@@ -28,7 +30,7 @@ struct ChatFrameFields: Equatable {
 enum ChatFrameScanner {
     private static let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\"), colon = UInt8(ascii: ":")
     private static let comma = UInt8(ascii: ","), openBrace = UInt8(ascii: "{"), closeBrace = UInt8(ascii: "}")
-    private static let openBracket = UInt8(ascii: "["), closeBracket = UInt8(ascii: "]")
+    private static let openBracket = UInt8(ascii: "["), closeBracket = UInt8(ascii: "]"), at = UInt8(ascii: "@")
 
     /// nil when the frame is not a JSON object this scanner can walk.
     static func scan(_ bytes: UnsafeRawBufferPointer) -> ChatFrameFields? {
@@ -41,6 +43,8 @@ enum ChatFrameScanner {
             case "from_seq": fields.fromSeq = integer(bytes, valueStart, valueEnd)
             case "ts": fields.timestamp = integer(bytes, valueStart, valueEnd)
             case "code": fields.errorCode = string(bytes, valueStart, valueEnd)
+            case "text" where valueEnd - valueStart >= 2 && bytes[valueStart] == quote:
+                fields.text = (valueStart + 1)..<(valueEnd - 1)
             case "usage":
                 var inner = valueStart
                 _ = walkObject(bytes, &inner) { innerKey, start, end in
@@ -50,6 +54,29 @@ enum ChatFrameScanner {
             }
         }
         return found ? fields : nil
+    }
+
+    /// Calls `visit` with every token stamp in `range`: `@` then at least 13 digits (µs since the
+    /// epoch, as the benchmark's upstream and nchan publisher write them into each token's text; a
+    /// merged delta carries one per token it covers). Ordinary model text never has 13 digits
+    /// after an `@`.
+    static func stamps(in bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ visit: (Int) -> Void) {
+        var index = range.lowerBound
+        while index < range.upperBound {
+            guard bytes[index] == at else {
+                index += 1
+                continue
+            }
+            index += 1
+            var value = 0
+            var digits = 0
+            while index < range.upperBound, let digit = Optional(Int(bytes[index]) - 48), (0...9).contains(digit), digits < 18 {
+                value = value * 10 + digit
+                digits += 1
+                index += 1
+            }
+            if digits >= 13 { visit(value) }
+        }
     }
 
     /// Walks the object starting at `index` (after whitespace), calling `visit` with each key and

@@ -74,7 +74,7 @@ final class ChatLoadClient: WebSocketClientHandler, @unchecked Sendable {
             return
         }
         if fields.isSessionEvent {
-            sessionEvent(fields, on: connection)
+            sessionEvent(fields, on: connection, frame: text)
             return
         }
         switch fields.kind {
@@ -101,10 +101,13 @@ final class ChatLoadClient: WebSocketClientHandler, @unchecked Sendable {
         }
     }
 
-    private func sessionEvent(_ fields: ChatFrameFields, on connection: Int) {
+    private func sessionEvent(_ fields: ChatFrameFields, on connection: Int, frame: UnsafeRawBufferPointer) {
         guard let seq = fields.seq, seq > records[connection].joinedSeq else { return }  // replay
         let now = WallClock.microseconds()
         if let timestamp = fields.timestamp { tally.latency.record(now - timestamp * 1000) }
+        if fields.kind == .turnDelta, let text = fields.text {
+            ChatFrameScanner.stamps(in: frame, text) { tally.tokenLatency.record(now - $0) }
+        }
         tally.lastEventMilliseconds = now / 1000
 
         var record = records[connection]

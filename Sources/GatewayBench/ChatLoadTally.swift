@@ -24,6 +24,10 @@ struct ChatLoadTally: Codable, Equatable {
     /// Event latency, `now - ts` in µs. Servers round `ts` to the nearest ms, so each value is within
     /// ±0.5 ms of the truth; one that comes out negative is recorded as 0.
     var latency = LatencyHistogram()
+    /// Token latency, `now - stamp` in µs, for tokens whose text carries the time it was written
+    /// upstream (`@<µs>`: the benchmark's HTTP upstream, nchan's publisher): exact to the µs, and
+    /// for an upstream it covers the whole way through the gateway, libcurl and parsing included.
+    var tokenLatency = LatencyHistogram()
     /// When the first connection attempt started, the last join arrived, the last event arrived.
     var firstConnectMilliseconds: Int?
     var lastJoinedMilliseconds: Int?
@@ -47,6 +51,7 @@ struct ChatLoadTally: Codable, Equatable {
         acks += other.acks
         errors.merge(other.errors, uniquingKeysWith: +)
         latency.merge(other.latency)
+        tokenLatency.merge(other.tokenLatency)
         firstConnectMilliseconds = Self.earliest(firstConnectMilliseconds, other.firstConnectMilliseconds)
         lastJoinedMilliseconds = Self.latest(lastJoinedMilliseconds, other.lastJoinedMilliseconds)
         lastEventMilliseconds = Self.latest(lastEventMilliseconds, other.lastEventMilliseconds)

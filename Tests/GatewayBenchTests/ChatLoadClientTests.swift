@@ -46,6 +46,20 @@ final class ChatLoadClientTests: XCTestCase {
         XCTAssertLessThan(tally.latency.max, 1_000_000, "same clock: well under a second")
     }
 
+    func testTokensStampedUpstreamAreTimedOneByOneEvenWhenMerged() {
+        let client = ChatLoadClient(plan: plan, expectedTokensPerTurn: 3)
+        join(client, 0)
+        let written = WallClock.microseconds() - 2_000
+        _ = receive(client, 0, event("turn.delta", seq: 1, extra: #","text":"@\#(written) ""#))
+        _ = receive(client, 0, event("turn.delta", seq: 3, from: 2, extra: #","text":"@\#(written) @\#(written) ""#))
+        _ = receive(client, 0, event("turn.delta", seq: 4, extra: #","text":"no stamp here ""#))
+        let tally = client.finalTally()
+        XCTAssertEqual(tally.tokenLatency.count, 3, "one per stamped token, merged ones included")
+        XCTAssertGreaterThanOrEqual(tally.tokenLatency.percentile(0.5) ?? 0, 1_900, "from the upstream's write, in µs")
+        XCTAssertLessThan(tally.tokenLatency.max, 1_000_000)
+        XCTAssertEqual(tally.latency.count, 3, "ts latency as before")
+    }
+
     func testGapsDuplicatesReplayAndShortTurnsAreCaught() {
         let client = ChatLoadClient(plan: plan, expectedTokensPerTurn: 3)
         join(client, 1, seq: 10)
