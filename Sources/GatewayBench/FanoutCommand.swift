@@ -32,7 +32,7 @@ public enum FanoutCommand {
             // Streams queue behind the worker pool otherwise; the gateway's limit is 10,000.
             guard options.sessions <= 10_000 else { throw BenchError("--sessions: at most 10,000 (workers.concurrency)") }
         }
-        if let server = options.load.servers.first(where: { !$0.streamsTurns }) {
+        if let server = options.load.servers.first(where: { $0 == .nchan }) {
             throw BenchError("fanout needs servers that stream turns; \(server.rawValue) does not (idle only)")
         }
         var measurements: [FanoutMeasurement] = []
@@ -68,8 +68,9 @@ public enum FanoutCommand {
         let tokens = options.tokens(at: rate)
         let connections = options.sessions * options.subscribersPerSession
         let processes = options.load.processes ?? 1
-        try options.load.checkFileLimits(connections: connections, processes: processes,
-                                         launchingGateway: options.load.url == nil)
+        // A gateway with an upstream holds one more socket per streaming session.
+        try options.load.checkFileLimits(connections: connections, processes: processes, launchingGateway: options.load.url == nil,
+                                         extraServerSockets: server.needsUpstream ? options.sessions : 0)
         let gateway = try options.load.server(server) { launch in
             launch.tokensPerSecond = rate
             launch.tokensPerTurn = tokens
@@ -93,18 +94,23 @@ public enum FanoutCommand {
             _ = try fleet.awaitAll("ready", as: WorkerStatus.self, timeoutSeconds: readyTimeout + 10)
             let clientsStart = fleet.samples()
             let start = try gateway.sample()
+            let sourceStart = try gateway.upstream?.sample()
             let goMilliseconds = WallClock.milliseconds()
             fleet.broadcast("go")
             _ = try fleet.awaitAll("done", as: WorkerStatus.self, timeoutSeconds: turnTimeout + 10)
             let end = try gateway.sample()
+            let sourceEnd = try gateway.upstream?.sample()
             let clientsEnd = fleet.samples()
             let tally = try fleet.finish(timeoutSeconds: 30)
             let clientCPU = zip(clientsStart, clientsEnd).reduce(0) { $0 + $1.1.cpuSeconds - $1.0.cpuSeconds }
             let seconds = Double((tally.lastEventMilliseconds ?? goMilliseconds) - goMilliseconds) / 1000
+            var sourceCores: Double?
+            if let sourceStart, let sourceEnd { sourceCores = ProcessSample.coreShare(from: sourceStart, to: sourceEnd) }
             return FanoutMeasurement(server: server, sessions: options.sessions, subscribersPerSession: options.subscribersPerSession,
                                      tokensPerSecond: rate, tokensPerTurn: tokens, processes: processes,
                                      staggerMilliseconds: template.staggerMilliseconds, tally: tally,
-                                     seconds: seconds, gatewayStart: start, gatewayEnd: end, clientCPUSeconds: clientCPU)
+                                     seconds: seconds, gatewayStart: start, gatewayEnd: end, clientCPUSeconds: clientCPU,
+                                     sourceCores: sourceCores)
         } catch {
             fleet.abandon()
             throw error

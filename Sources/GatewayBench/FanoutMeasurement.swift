@@ -16,6 +16,9 @@ struct FanoutMeasurement {
     var gatewayEnd: ProcessSample
     /// Summed over the client processes (the load generator's own cost).
     var clientCPUSeconds: Double
+    /// Cores the token source kept busy over the run, when it is a process of chat-bench's (the
+    /// HTTP upstream, nchan's publisher): it shares the 2 cores too.
+    var sourceCores: Double? = nil
 
     var subscribers: Int { sessions * subscribersPerSession }
     /// What the model produces for all subscribers together: tokens/s if nothing were merged or lost.
@@ -30,6 +33,9 @@ struct FanoutMeasurement {
     var everySubscriberComplete: Bool { tally.completeSubscribers == subscribers }
 
     func latencyMilliseconds(_ quantile: Double) -> Double? { tally.latency.percentile(quantile).map { Double($0) / 1000 } }
+    func tokenLatencyMilliseconds(_ quantile: Double) -> Double? {
+        tally.tokenLatency.percentile(quantile).map { Double($0) / 1000 }
+    }
 
     var json: [String: Any] {
         var entry: [String: Any] = [
@@ -73,23 +79,33 @@ struct FanoutMeasurement {
             "max": number(tally.latency.count > 0 ? Double(tally.latency.max) / 1000 : nil),
             "mean": number(tally.latency.mean.map { $0 / 1000 }),
         ]
+        entry["token_latency_ms"] = tally.tokenLatency.count == 0 ? NSNull() : [
+            "p50": number(tokenLatencyMilliseconds(0.5)), "p99": number(tokenLatencyMilliseconds(0.99)),
+            "p99_9": number(tokenLatencyMilliseconds(0.999)), "max": Double(tally.tokenLatency.max) / 1000,
+            "mean": number(tally.tokenLatency.mean.map { $0 / 1000 }), "tokens": tally.tokenLatency.count,
+        ] as [String: Any]
+        entry["source_cpu_cores"] = sourceCores
         entry["first_failure"] = tally.firstFailure
         return entry
     }
 
     var markdownRow: String {
         func ms(_ quantile: Double) -> String { latencyMilliseconds(quantile).map { String(format: "%.1f", $0) } ?? "-" }
+        let token = tokenLatencyMilliseconds(0.5).map { p50 in
+            String(format: "%.2f / %.2f", p50, tokenLatencyMilliseconds(0.99) ?? 0)
+        } ?? "-"
+        let source = sourceCores.map { String(format: "%.0f %%", $0 * 100) } ?? "-"
         return "| \(server.rawValue) | \(sessions)x\(subscribersPerSession) | \(format(tokensPerSecond)) | \(tokensPerTurn) | "
             + "\(String(format: "%.0f", offeredTokensPerSecond)) | \(String(format: "%.0f", framesPerSecond)) | "
             + "\(String(format: "%.0f", tokensPerSecondDelivered)) | \(tally.mergedFrames) | "
-            + "\(ms(0.5)) | \(ms(0.99)) | \(ms(0.999)) | \(String(format: "%.0f %%", gatewayCores * 100)) | "
-            + "\(gatewayEnd.residentKilobytes) | \(String(format: "%.0f %%", clientCores * 100)) | "
+            + "\(ms(0.5)) | \(ms(0.99)) | \(ms(0.999)) | \(token) | \(String(format: "%.0f %%", gatewayCores * 100)) | "
+            + "\(gatewayEnd.residentKilobytes) | \(String(format: "%.0f %%", clientCores * 100)) | \(source) | "
             + "\(tally.completeSubscribers)/\(subscribers) |"
     }
 
     static let markdownHeader = """
-        | server | sessions x subs | tok/s/session | tokens | offered tok/s | frames/s | tokens/s | merged frames | p50 ms | p99 ms | p99.9 ms | server CPU | server RSS KiB | client CPU | complete |
-        |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+        | server | sessions x subs | tok/s/session | tokens | offered tok/s | frames/s | tokens/s | merged frames | p50 ms | p99 ms | p99.9 ms | token p50 / p99 ms | server CPU | server RSS KiB | client CPU | source CPU | complete |
+        |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
         """
 
     private func format(_ value: Double) -> String { value == value.rounded() ? String(Int(value)) : String(value) }

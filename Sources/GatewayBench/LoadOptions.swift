@@ -41,7 +41,7 @@ public struct LoadOptions: Sendable {
         }
         let binary: String
         switch kind {
-        case .gateway: binary = try gatewayBinary ?? Self.siblingGateway()
+        case .gateway, .gatewayUpstream: binary = try gatewayBinary ?? Self.siblingGateway()
         case .lwsCeiling: binary = ceilingBinary
         case .nchan: binary = nginxBinary
         }
@@ -51,10 +51,11 @@ public struct LoadOptions: Sendable {
     }
 
     /// Every process involved must be allowed its sockets: each client process its share plus a
-    /// margin, and a gateway started here all of them (it inherits our raised limit).
-    func checkFileLimits(connections: Int, processes: Int, launchingGateway: Bool) throws {
+    /// margin, and a gateway started here all of them plus `extraServerSockets` (its upstream
+    /// connections; it inherits our raised limit).
+    func checkFileLimits(connections: Int, processes: Int, launchingGateway: Bool, extraServerSockets: Int = 0) throws {
         let perProcess = (connections + processes - 1) / processes + 64
-        try FileLimits.raiseOpenFiles(toAtLeast: launchingGateway ? connections + 256 : perProcess)
+        try FileLimits.raiseOpenFiles(toAtLeast: launchingGateway ? connections + extraServerSockets + 256 : perProcess)
         guard perProcess <= FileLimits.hardLimit else {
             throw BenchError("\(perProcess) sockets per client process exceed the open-files limit \(FileLimits.hardLimit): use more --processes")
         }

@@ -2,8 +2,12 @@ import Foundation
 
 /// Which server a load run measures, and how chat-bench starts one on a given loopback port.
 public enum ServerKind: String, Sendable, CaseIterable {
-    /// chat-gateway itself.
+    /// chat-gateway itself, its built-in demo model streaming.
     case gateway
+    /// chat-gateway with an OpenAI-compatible HTTP upstream instead (chat-bench's `SSEUpstream`,
+    /// in a process of its own, at the run's rate): the same run with libcurl, SSE parsing and
+    /// the OpenAI decoder in the path.
+    case gatewayUpstream = "gateway-upstream"
     /// `bench/lws-ceiling`: a minimal libwebsockets broadcast server in C (no session log, no JSON
     /// work), the ceiling of what the base library does on this machine. Speaks chat.v1 as far as
     /// chat-bench uses it.
@@ -15,11 +19,14 @@ public enum ServerKind: String, Sendable, CaseIterable {
     /// What a subscriber connection looks like on this server.
     var flavor: ChatLoadPlan.Flavor { self == .nchan ? .nchanSubscriber : .chatV1 }
 
-    var streamsTurns: Bool { self != .nchan }
+    var isGateway: Bool { self == .gateway || self == .gatewayUpstream }
+
+    /// Needs chat-bench's upstream process started first.
+    var needsUpstream: Bool { self == .gatewayUpstream }
 
     var howToBuild: String {
         switch self {
-        case .gateway: return "build it, or pass --gateway or --url/--pid"
+        case .gateway, .gatewayUpstream: return "build it, or pass --gateway or --url/--pid"
         case .lwsCeiling: return "make bench-ceiling builds it, or pass --ceiling"
         case .nchan: return "scripts/install-deps.sh --bench installs nginx and libnginx-mod-nchan, or pass --nginx"
         }
@@ -28,14 +35,23 @@ public enum ServerKind: String, Sendable, CaseIterable {
     /// The command line of a server on `port`, writing whatever config it needs into `directory`.
     func arguments(port: Int, directory: URL, launch: ServerUnderTest.Launch) throws -> [String] {
         switch self {
-        case .gateway:
+        case .gateway, .gatewayUpstream:
+            var llm: [String: Any] = [
+                "default_model": "demo",
+                "models": ["demo": ["provider": "demo", "tokens_per_second": launch.tokensPerSecond, "tokens": launch.tokensPerTurn]],
+            ]
+            if self == .gatewayUpstream {
+                guard let base = launch.upstreamBaseURL else { throw BenchError("gateway-upstream: no upstream started") }
+                // No history: every request is the system prompt and the new message, as the
+                // direct calls of the ttft scenario send it.
+                llm = ["default_model": "bench", "history_messages": 0,
+                       "models": ["bench": ["provider": "openai", "base_url": base, "model": "bench-upstream"]]]
+            }
             let config: [String: Any] = [
                 "server": ["host": "127.0.0.1", "port": port, "static_root": NSNull()],
                 "sessions": ["max_events": launch.maxEvents],
                 "workers": ["concurrency": launch.concurrentTurns, "queue_size": launch.concurrentTurns],
-                "llm": ["default_model": "demo",
-                        "models": ["demo": ["provider": "demo", "tokens_per_second": launch.tokensPerSecond,
-                                            "tokens": launch.tokensPerTurn]]],
+                "llm": llm,
                 // The load comes from a few addresses and far faster than people type: no rate limits.
                 "limits": ["messages_per_minute": NSNull(), "llm_tokens_per_minute_per_user": NSNull(),
                            "llm_tokens_per_minute_per_tenant": NSNull(), "connections_per_minute_per_ip": NSNull()],

@@ -17,22 +17,28 @@ final class ServerUnderTest {
         /// Retained events per session (`sessions.max_events`): more than a turn has, so nobody
         /// gets a snapshot.
         var maxEvents = 4096
+        /// Set by `launch` for kinds that need chat-bench's upstream (its `/v1` base URL).
+        var upstreamBaseURL: String?
     }
 
     let host: String
     let port: Int
     let path: String
     let pid: Int32
+    /// The upstream this server streams from, when its kind has one (started first, stopped last).
+    let upstream: UpstreamProcess?
     private let process: Process?
     private let directory: URL?
 
-    private init(host: String, port: Int, path: String, pid: Int32, process: Process?, directory: URL?) {
+    private init(host: String, port: Int, path: String, pid: Int32, process: Process?, directory: URL?,
+                 upstream: UpstreamProcess? = nil) {
         self.host = host
         self.port = port
         self.path = path
         self.pid = pid
         self.process = process
         self.directory = directory
+        self.upstream = upstream
     }
 
     var url: String { "ws://\(host):\(port)\(path)" }
@@ -42,6 +48,21 @@ final class ServerUnderTest {
         guard FileManager.default.isExecutableFile(atPath: launch.binary) else {
             throw BenchError("\(launch.binary): no \(launch.kind.rawValue) executable there (\(launch.kind.howToBuild))")
         }
+        var launch = launch
+        var upstream: UpstreamProcess?
+        if launch.kind.needsUpstream {
+            let started = try UpstreamProcess(settings: UpstreamSettings(tokensPerSecond: launch.tokensPerSecond,
+                                                                         tokens: launch.tokensPerTurn))
+            launch.upstreamBaseURL = started.baseURL
+            upstream = started
+        }
+        do { return try start(launch, upstream: upstream) } catch {
+            upstream?.stop()
+            throw error
+        }
+    }
+
+    private static func start(_ launch: Launch, upstream: UpstreamProcess?) throws -> ServerUnderTest {
         let port = try freeLoopbackPort()
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("chat-bench-\(getpid())-\(port)", isDirectory: true)
@@ -60,13 +81,13 @@ final class ServerUnderTest {
         try process.run()
         ChildProcesses.shared.add(process.processIdentifier)
         let gateway = ServerUnderTest(host: "127.0.0.1", port: port, path: "/v1/ws", pid: process.processIdentifier,
-                                       process: process, directory: directory)
+                                       process: process, directory: directory, upstream: upstream)
         // Every kind is ready once it accepts TCP connections (nginx says nothing when it starts).
         let deadline = Date(timeIntervalSinceNow: 15)
         while !acceptsConnections(port: port) {
             if !process.isRunning || Date() > deadline {
                 let text = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
-                gateway.stop()
+                gateway.stopServer()
                 throw BenchError("\(launch.kind.rawValue) did not start (log \(logURL.path)):\n\(text.suffix(2000))")
             }
             usleep(20_000)
@@ -88,9 +109,14 @@ final class ServerUnderTest {
 
     func sample() throws -> ProcessSample { try ProcessSample.read(pid: pid) }
 
-    /// Stops a gateway started here (SIGTERM, then SIGKILL after 10 s) and removes its files;
-    /// leaves an attached one alone.
+    /// Stops a gateway started here (SIGTERM, then SIGKILL after 10 s) and removes its files, then
+    /// its upstream; leaves an attached one alone.
     func stop() {
+        stopServer()
+        upstream?.stop()
+    }
+
+    private func stopServer() {
         guard let process else { return }
         if process.isRunning { kill(process.processIdentifier, SIGTERM) }
         let deadline = Date(timeIntervalSinceNow: 10)
