@@ -31,9 +31,10 @@ struct ChatLoadPlan: Codable, Equatable {
 
     func globalIndex(ofLocal local: Int) -> Int { processIndex + local * processCount }
 
-    func session(ofLocal local: Int) -> String {
-        "\(sessionPrefix)-\(globalIndex(ofLocal: local) / subscribersPerSession)"
-    }
+    func session(ofLocal local: Int) -> String { sessionName(globalIndex(ofLocal: local) / subscribersPerSession) }
+
+    /// Session `index` of the run (0..<sessionCount): nchan's channel of the same name.
+    func sessionName(_ index: Int) -> String { "\(sessionPrefix)-\(index)" }
 
     func isSender(_ local: Int) -> Bool { sendsTurns && globalIndex(ofLocal: local) % subscribersPerSession == 0 }
 

@@ -32,9 +32,6 @@ public enum FanoutCommand {
             // Streams queue behind the worker pool otherwise; the gateway's limit is 10,000.
             guard options.sessions <= 10_000 else { throw BenchError("--sessions: at most 10,000 (workers.concurrency)") }
         }
-        if let server = options.load.servers.first(where: { $0 == .nchan }) {
-            throw BenchError("fanout needs servers that stream turns; \(server.rawValue) does not (idle only)")
-        }
         var measurements: [FanoutMeasurement] = []
         for rate in options.tokensPerSecond {
             for server in options.load.servers {
@@ -46,6 +43,7 @@ public enum FanoutCommand {
         let sweep = FanoutSweep(runs: measurements, latencyTargetMilliseconds: options.latencyTargetMilliseconds)
         var lines = ["fanout: event latency is now - ts (ts is rounded to the ms: each value is within 0.5 ms; below 0 counts as 0)", "",
                      FanoutMeasurement.markdownHeader] + measurements.map(\.markdownRow)
+        lines += [""] + measurements.compactMap(\.sourceNote)
         lines += [""] + sweep.summaryLines
         report(lines.joined(separator: "\n"))
         var json: [String: Any] = [
@@ -79,11 +77,14 @@ public enum FanoutCommand {
         }
         defer { gateway.stop() }
 
+        // nchan's subscribers send nothing: the coordinator publishes their tokens.
         let plan = ChatLoadPlan(sessionPrefix: "fanout-\(getpid())-\(run)", totalConnections: connections,
-                                subscribersPerSession: options.subscribersPerSession, sendsTurns: true)
+                                subscribersPerSession: options.subscribersPerSession, sendsTurns: server != .nchan,
+                                flavor: server.flavor)
         let readyTimeout = 30 + Double(connections) / 500
         let turnTimeout = Double(tokens) / rate + 30
-        let template = WorkerPlan(host: gateway.host, port: gateway.port, path: gateway.path, load: plan,
+        let template = WorkerPlan(host: gateway.host, port: gateway.port, path: gateway.path,
+                                  subprotocol: server.flavor == .chatV1 ? "chat.v1" : nil, load: plan,
                                   connectsPerSecond: options.load.connectsPerSecond,
                                   maxPendingConnects: options.load.maxPendingConnects,
                                   expectedTokensPerTurn: gateway.isLaunchedHere ? tokens : nil,
@@ -94,12 +95,19 @@ public enum FanoutCommand {
             _ = try fleet.awaitAll("ready", as: WorkerStatus.self, timeoutSeconds: readyTimeout + 10)
             let clientsStart = fleet.samples()
             let start = try gateway.sample()
-            let sourceStart = try gateway.upstream?.sample()
+            let publisher = server == .nchan
+                ? NchanPublisher(baseURL: "http://\(gateway.host):\(gateway.port)/pub/",
+                                 channels: (0..<plan.sessionCount).map(plan.sessionName), tokens: tokens,
+                                 tokensPerSecond: rate, staggerMilliseconds: template.staggerMilliseconds)
+                : nil
+            let sourcePid = publisher == nil ? gateway.upstream?.pid : getpid()
+            let sourceStart = try sourcePid.map { try ProcessSample.read(pid: $0) }
             let goMilliseconds = WallClock.milliseconds()
             fleet.broadcast("go")
+            let published = try publisher?.run(timeoutSeconds: turnTimeout)
             _ = try fleet.awaitAll("done", as: WorkerStatus.self, timeoutSeconds: turnTimeout + 10)
             let end = try gateway.sample()
-            let sourceEnd = try gateway.upstream?.sample()
+            let sourceEnd = try sourcePid.map { try ProcessSample.read(pid: $0) }
             let clientsEnd = fleet.samples()
             let tally = try fleet.finish(timeoutSeconds: 30)
             let clientCPU = zip(clientsStart, clientsEnd).reduce(0) { $0 + $1.1.cpuSeconds - $1.0.cpuSeconds }
@@ -110,7 +118,7 @@ public enum FanoutCommand {
                                      tokensPerSecond: rate, tokensPerTurn: tokens, processes: processes,
                                      staggerMilliseconds: template.staggerMilliseconds, tally: tally,
                                      seconds: seconds, gatewayStart: start, gatewayEnd: end, clientCPUSeconds: clientCPU,
-                                     sourceCores: sourceCores)
+                                     sourceCores: sourceCores, publisher: published)
         } catch {
             fleet.abandon()
             throw error

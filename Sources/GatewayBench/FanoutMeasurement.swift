@@ -19,6 +19,8 @@ struct FanoutMeasurement {
     /// Cores the token source kept busy over the run, when it is a process of chat-bench's (the
     /// HTTP upstream, nchan's publisher): it shares the 2 cores too.
     var sourceCores: Double? = nil
+    /// What nchan's publisher did (nchan runs only).
+    var publisher: NchanPublisher.Report? = nil
 
     var subscribers: Int { sessions * subscribersPerSession }
     /// What the model produces for all subscribers together: tokens/s if nothing were merged or lost.
@@ -85,6 +87,14 @@ struct FanoutMeasurement {
             "mean": number(tally.tokenLatency.mean.map { $0 / 1000 }), "tokens": tally.tokenLatency.count,
         ] as [String: Any]
         entry["source_cpu_cores"] = sourceCores
+        if let publisher {
+            entry["publisher"] = [
+                "posts": publisher.posts, "failures": publisher.failures,
+                "lag_ms": ["p50": number(publisher.lag.percentile(0.5).map { Double($0) / 1000 }),
+                           "p99": number(publisher.lag.percentile(0.99).map { Double($0) / 1000 }),
+                           "max": Double(publisher.lag.max) / 1000],
+            ] as [String: Any]
+        }
         entry["first_failure"] = tally.firstFailure
         return entry
     }
@@ -101,6 +111,16 @@ struct FanoutMeasurement {
             + "\(ms(0.5)) | \(ms(0.99)) | \(ms(0.999)) | \(token) | \(String(format: "%.0f %%", gatewayCores * 100)) | "
             + "\(gatewayEnd.residentKilobytes) | \(String(format: "%.0f %%", clientCores * 100)) | \(source) | "
             + "\(tally.completeSubscribers)/\(subscribers) |"
+    }
+
+    /// Under the table, for runs whose source is chat-bench's own: whether it kept up.
+    var sourceNote: String? {
+        guard let publisher else { return nil }
+        let lag = publisher.lag.percentile(0.99).map { String(format: "%.1f", Double($0) / 1000) } ?? "-"
+        let failures = publisher.failures.isEmpty ? "none failed" : "failed: \(publisher.failures)"
+        return "\(server.rawValue) \(sessions)x\(subscribersPerSession) at \(format(tokensPerSecond)) tokens/s: publisher "
+            + "posted \(publisher.posts) (\(failures)), lag behind schedule p99 \(lag) ms, "
+            + "CPU \(String(format: "%.0f %%", (sourceCores ?? 0) * 100))"
     }
 
     static let markdownHeader = """

@@ -31,14 +31,16 @@ struct FanoutSweep {
             .map(\.tokensPerSecondDelivered).max()
     }
 
-    /// The gateway's figure as a share of the ceiling's, when both ran.
-    private func gatewayShare(_ figure: (ServerKind) -> Double?) -> Double? {
-        guard let gateway = figure(.gateway), let ceiling = figure(.lwsCeiling), ceiling > 0 else { return nil }
-        return gateway / ceiling
+    /// The gateway's figure over a peer's, when both ran.
+    private func gatewayRatio(_ figure: (ServerKind) -> Double?, to peer: ServerKind) -> Double? {
+        guard let gateway = figure(.gateway), let other = figure(peer), other > 0 else { return nil }
+        return gateway / other
     }
 
-    var gatewayShareOfCeiling: Double? { gatewayShare(peakFramesPerSecond) }
-    var gatewayTokensShareOfCeiling: Double? { gatewayShare(peakTokensPerSecondWithinTarget) }
+    var gatewayShareOfCeiling: Double? { gatewayRatio(peakFramesPerSecond, to: .lwsCeiling) }
+    var gatewayTokensShareOfCeiling: Double? { gatewayRatio(peakTokensPerSecondWithinTarget, to: .lwsCeiling) }
+    var gatewayOverNchan: Double? { gatewayRatio(peakFramesPerSecond, to: .nchan) }
+    var gatewayTokensOverNchan: Double? { gatewayRatio(peakTokensPerSecondWithinTarget, to: .nchan) }
 
     var summaryLines: [String] {
         var lines: [String] = []
@@ -53,6 +55,11 @@ struct FanoutSweep {
         if let frames = gatewayShareOfCeiling {
             let tokens = gatewayTokensShareOfCeiling.map { String(format: "%.0f %%", $0 * 100) } ?? "-"
             lines.append(String(format: "gateway / lws-ceiling: peak frames/s %.0f %%, ", frames * 100)
+                         + "peak tokens/s within the latency target \(tokens)")
+        }
+        if let frames = gatewayOverNchan {
+            let tokens = gatewayTokensOverNchan.map { String(format: "%.2fx", $0) } ?? "-"
+            lines.append(String(format: "gateway / nchan: peak frames/s %.2fx, ", frames)
                          + "peak tokens/s within the latency target \(tokens)")
         }
         return lines
@@ -71,6 +78,8 @@ struct FanoutSweep {
                                     "peak_tokens_per_second_within_target": tokens]
         entry["gateway_peak_frames_share_of_ceiling"] = gatewayShareOfCeiling
         entry["gateway_peak_tokens_share_of_ceiling"] = gatewayTokensShareOfCeiling
+        entry["gateway_peak_frames_over_nchan"] = gatewayOverNchan
+        entry["gateway_peak_tokens_over_nchan"] = gatewayTokensOverNchan
         return entry
     }
 }

@@ -13,7 +13,8 @@ public enum ServerKind: String, Sendable, CaseIterable {
     /// chat-bench uses it.
     case lwsCeiling = "lws-ceiling"
     /// nginx with libnginx-mod-nchan (Debian): one WebSocket subscriber location, `/sub/<channel>`;
-    /// a connection subscribes by connecting, there is no hello or join. Idle scenario only.
+    /// a connection subscribes by connecting, there is no hello or join. In fan-out runs chat-bench
+    /// publishes the tokens itself over the HTTP publisher location (`NchanPublisher`).
     case nchan
 
     /// What a subscriber connection looks like on this server.
@@ -89,6 +90,7 @@ public enum ServerKind: String, Sendable, CaseIterable {
             scgi_temp_path \(directory)/scgi;
             server {
                 listen 127.0.0.1:\(port) backlog=4096;
+                keepalive_requests 1000000;  # the publisher's keep-alive connections are never recycled mid-run
                 location ~ ^/sub/(.+)$ { nchan_subscriber websocket; nchan_channel_id $1; }
                 location ~ ^/pub/(.+)$ { nchan_publisher; nchan_channel_id $1; }
             }

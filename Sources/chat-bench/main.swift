@@ -15,11 +15,12 @@ scenarios:
                 --connections N[,N...]  one run per N, each on a fresh gateway (default 1000)
                 --subscribers K         K connections per session (default 1: a session each)
                 --hold-seconds S        how long they are held before measuring (default 2)
-  fanout        S sessions x K subscribers; one per session sends a message, the demo model streams;
-                frames/s, tokens/s, event latency p50/p99/p99.9, gateway CPU and RSS
+  fanout        S sessions x K subscribers; one per session sends a message and the model streams (nchan:
+                chat-bench publishes); frames/s, tokens/s, event latency (now - ts) p50/p99/p99.9, token
+                latency from the upstream's or publisher's write where tokens carry it, server CPU and RSS
                 --sessions S               (default 10)
                 --subscribers K            per session (default 10)
-                --tokens-per-second R[,R]  demo model rate; one run per rate (default 20)
+                --tokens-per-second R[,R]  model (or publisher) rate; one run per rate (default 20)
                 --tokens T | --seconds D   turn length in tokens, or D seconds at each rate (default 60 tokens)
                 --latency-target-ms MS     p99 bound for the saturation point of a sweep (default 50)
                 --stagger-ms MS            spread the turn starts over MS (default one token interval, 1000/R;
@@ -29,8 +30,10 @@ options of idle and fanout:
   --processes P      client processes, each on its own 127.0.x.y source address (default: one per 15,000 connections)
   --connect-rate N   connection attempts per second over all processes (default 0: as fast as --max-pending allows)
   --max-pending N    connection attempts in flight per process (default 256)
-  --servers LIST     gateway, lws-ceiling (the raw libwebsockets ceiling in bench/lws-ceiling), nchan
-                     (nginx + libnginx-mod-nchan, idle only): each run on each, side by side (default gateway)
+  --servers LIST     gateway (demo model), gateway-upstream (the gateway streaming from chat-bench's own
+                     OpenAI-compatible HTTP upstream, through libcurl), lws-ceiling (the raw libwebsockets ceiling
+                     in bench/lws-ceiling), nchan (nginx + libnginx-mod-nchan; for fanout chat-bench posts the
+                     tokens to its HTTP publisher): each run on each, side by side (default gateway)
   --gateway PATH     chat-gateway to start for each run (default: next to chat-bench)
   --ceiling PATH     lws-ceiling to start (default .build/bench/lws-ceiling, built by make bench-ceiling)
   --nginx PATH       nginx to start for nchan (default /usr/sbin/nginx)
