@@ -16,6 +16,8 @@ struct ChatFrameFields: Equatable {
     var errorCode: String?
     /// `usage.output_tokens` of a `turn.end`.
     var outputTokens: Int?
+    /// `finish` of a `turn.end` (stop, length, cancelled, error).
+    var finish: String?
     /// Where the `text` value's contents lie in the frame (inside the quotes, escapes as sent).
     var text: Range<Int>?
 
@@ -43,6 +45,7 @@ enum ChatFrameScanner {
             case "from_seq": fields.fromSeq = integer(bytes, valueStart, valueEnd)
             case "ts": fields.timestamp = integer(bytes, valueStart, valueEnd)
             case "code": fields.errorCode = string(bytes, valueStart, valueEnd)
+            case "finish": fields.finish = string(bytes, valueStart, valueEnd)
             case "text" where valueEnd - valueStart >= 2 && bytes[valueStart] == quote:
                 fields.text = (valueStart + 1)..<(valueEnd - 1)
             case "usage":

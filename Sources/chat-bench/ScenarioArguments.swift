@@ -49,6 +49,53 @@ enum ScenarioArguments {
         return options
     }
 
+    static func ttft(_ arguments: [String]) throws(UsageError) -> TTFTCommand.Options {
+        var options = TTFTCommand.Options()
+        var flags = FlagReader(arguments, scenario: "ttft")
+        while let flag = flags.nextFlag() {
+            switch flag {
+            case "--turns": options.turns = try flags.int(for: flag, range: 1...100_000)
+            case "--warmup": options.warmupTurns = try flags.int(for: flag, range: 0...10_000)
+            case "--tokens": options.tokensPerTurn = try flags.int(for: flag, range: 1...10_000)
+            default: try probe(flag, &flags, &options.gatewayBinary, &options.outputDirectory, &options.label)
+            }
+        }
+        return options
+    }
+
+    static func stop(_ arguments: [String]) throws(UsageError) -> StopCommand.Options {
+        var options = StopCommand.Options()
+        var flags = FlagReader(arguments, scenario: "stop")
+        while let flag = flags.nextFlag() {
+            switch flag {
+            case "--stops": options.stops = try flags.int(for: flag, range: 1...100_000)
+            case "--after-ms": options.afterMilliseconds = try flags.double(for: flag, range: 0...60_000)
+            case "--tokens-per-second": options.tokensPerSecond = try flags.double(for: flag, range: 0.1...100_000)
+            default: try probe(flag, &flags, &options.gatewayBinary, &options.outputDirectory, &options.label)
+            }
+        }
+        return options
+    }
+
+    /// The options of the latency scenarios, which always start their own gateway and upstream.
+    private static func probe(_ flag: String, _ flags: inout FlagReader, _ gateway: inout String?,
+                              _ output: inout String, _ label: inout String?) throws(UsageError) {
+        switch flag {
+        case "--gateway": gateway = try flags.value(for: flag)
+        case "--out": output = try flags.value(for: flag)
+        case "--label": label = try self.label(&flags, flag)
+        default: throw flags.unknown(flag)
+        }
+    }
+
+    private static func label(_ flags: inout FlagReader, _ flag: String) throws(UsageError) -> String {
+        let label = try flags.value(for: flag)
+        guard !label.isEmpty, label.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+            throw UsageError("--label must be letters, digits and dashes, got '\(label)'")
+        }
+        return label
+    }
+
     /// The options every load scenario shares.
     private static func load(_ flag: String, _ flags: inout FlagReader, _ options: inout LoadOptions) throws(UsageError) {
         switch flag {
@@ -68,12 +115,7 @@ enum ScenarioArguments {
         case "--url": options.url = try flags.value(for: flag)
         case "--pid": options.pid = Int32(try flags.int(for: flag, range: 1...Int(Int32.max)))
         case "--out": options.outputDirectory = try flags.value(for: flag)
-        case "--label":
-            let label = try flags.value(for: flag)
-            guard !label.isEmpty, label.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
-                throw UsageError("--label must be letters, digits and dashes, got '\(label)'")
-            }
-            options.label = label
+        case "--label": options.label = try label(&flags, flag)
         default: throw flags.unknown(flag)
         }
     }

@@ -26,6 +26,19 @@ scenarios:
                 --stagger-ms MS            spread the turn starts over MS (default one token interval, 1000/R;
                                            0 starts every turn at once, so every token lands in the same instant)
 
+  ttft          time from a message to its first turn.delta through the gateway (streaming from chat-bench's
+                HTTP upstream, first token at once) vs the same request straight to that upstream with the
+                gateway's curl client and decoder, alternately; the gateway's added latency p50/p99
+                --turns N        counted turns on each path (default 200)
+                --warmup N       turns first discarded on each path (default 10)
+                --tokens T       tokens per reply at 1000 tokens/s (default 3)
+  stop          time from a client's stop to the upstream seeing its connection closed (the upstream
+                process's clock reading), and to the client's turn.end; one turn at a time
+                --stops N              (default 50)
+                --after-ms MS          stream this long after the first delta before stopping (default 50)
+                --tokens-per-second R  the upstream's rate (default 20)
+  ttft and stop take --gateway PATH, --out DIR, --label NAME (as below) and start their own gateway and upstream.
+
 options of idle and fanout:
   --processes P      client processes, each on its own 127.0.x.y source address (default: one per 15,000 connections)
   --connect-rate N   connection attempts per second over all processes (default 0: as fast as --max-pending allows)
@@ -76,6 +89,12 @@ do {
     case "fanout":
         let options = try ScenarioArguments.fanout(arguments)
         do { try FanoutCommand.run(options) { print($0) } } catch { fail("\(error)", status: 1) }
+    case "ttft":
+        let options = try ScenarioArguments.ttft(arguments)
+        do { try TTFTCommand.run(options) { print($0) } } catch { fail("\(error)", status: 1) }
+    case "stop":
+        let options = try ScenarioArguments.stop(arguments)
+        do { try StopCommand.run(options) { print($0) } } catch { fail("\(error)", status: 1) }
     default:
         fail("unknown scenario '\(scenario)'\n\n\(usage)", status: 2)
     }
