@@ -13,15 +13,8 @@ public enum CostReplayCommand {
     /// Returns the path of the JSON written.
     @discardableResult
     public static func run(_ options: Options, print report: (String) -> Void) throws -> String {
-        let workload = try Workload.load(path: options.workloadPath)
-        let config = try CostReplayConfig.load(path: options.configPath)
-        let replay = CostReplay(config: config, workload: workload)
-        var results: [(path: CostReplay.Path, totals: ReplayTotals)] = []
-        for path in CostReplay.Path.all { results.append((path, try replay.run(path))) }
-
-        let date = utcDate(Date())
-        let summary = CostReplayReport(date: date, workloadPath: options.workloadPath, configPath: options.configPath,
-                                       config: config, workload: workload, results: results)
+        let summary = try replay(options)
+        let date = summary.date
         report(summary.markdown)
 
         let output = URL(fileURLWithPath: options.outputDirectory).appendingPathComponent("cost-replay-\(date).json")
@@ -34,6 +27,17 @@ public enum CostReplayCommand {
         }
         report("\nwrote \(output.path)")
         return output.path
+    }
+
+    /// Every path replayed and priced.
+    static func replay(_ options: Options) throws -> CostReplayReport {
+        let workload = try Workload.load(path: options.workloadPath)
+        let config = try CostReplayConfig.load(path: options.configPath)
+        let replay = CostReplay(config: config, workload: workload)
+        var results: [(path: CostReplay.Path, totals: ReplayTotals)] = []
+        for path in CostReplay.Path.all { results.append((path, try replay.run(path))) }
+        return CostReplayReport(date: utcDate(Date()), workloadPath: options.workloadPath, configPath: options.configPath,
+                                config: config, workload: workload, results: results)
     }
 
     static func utcDate(_ date: Date) -> String {

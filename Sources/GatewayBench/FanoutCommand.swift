@@ -1,9 +1,11 @@
 import Foundation
 
 /// `chat-bench fanout`: S sessions x K subscribers; the first subscriber of each session sends a
-/// message and the gateway's demo model streams the reply at R tokens/s to all K. Reports what was
-/// delivered (frames/s, tokens/s: a merged delta counts for every token it covers), the event
-/// latency (`now - ts`), the gateway's CPU and RSS, and checks every subscriber got every token.
+/// message and the model streams the reply at R tokens/s to all K (the demo model, chat-bench's
+/// HTTP upstream for `gateway-upstream`, the ceiling's ticker; for nchan, chat-bench publishes).
+/// Reports what was delivered (frames/s, tokens/s: a merged delta counts for every token it
+/// covers), the event latency (`now - ts`), token latency where tokens carry their write time, the
+/// server's CPU and RSS, and checks every subscriber got every token.
 /// Several rates (and `--servers`) in one invocation are a sweep, each run on a freshly started
 /// server (see `FanoutSweep`).
 public enum FanoutCommand {
@@ -28,6 +30,16 @@ public enum FanoutCommand {
 
     @discardableResult
     public static func run(_ options: Options, print report: (String) -> Void) throws -> String {
+        let measurements = try sweep(options, progress: report)
+        report(table(measurements, options).joined(separator: "\n"))
+        let path = try ResultsFile.write(json(measurements, options), scenario: "fanout", label: options.load.label,
+                                        directory: options.load.outputDirectory)
+        report("\nwrote \(path)")
+        return path
+    }
+
+    /// Every rate on every server, in order.
+    static func sweep(_ options: Options, progress: (String) -> Void) throws -> [FanoutMeasurement] {
         if options.load.url == nil {
             // Streams queue behind the worker pool otherwise; the gateway's limit is 10,000.
             guard options.sessions <= 10_000 else { throw BenchError("--sessions: at most 10,000 (workers.concurrency)") }
@@ -35,17 +47,26 @@ public enum FanoutCommand {
         var measurements: [FanoutMeasurement] = []
         for rate in options.tokensPerSecond {
             for server in options.load.servers {
-                report("fanout: \(options.sessions) x \(options.subscribersPerSession) at \(rate) tokens/s, "
-                       + "\(options.tokens(at: rate)) tokens, \(server.rawValue)...")
+                progress("fanout: \(options.sessions) x \(options.subscribersPerSession) at \(rate) tokens/s, "
+                         + "\(options.tokens(at: rate)) tokens, \(server.rawValue)...")
                 measurements.append(try measure(rate: rate, server: server, run: measurements.count, options: options))
             }
         }
+        return measurements
+    }
+
+    static func table(_ measurements: [FanoutMeasurement], _ options: Options) -> [String] {
         let sweep = FanoutSweep(runs: measurements, latencyTargetMilliseconds: options.latencyTargetMilliseconds)
-        var lines = ["fanout: event latency is now - ts (ts is rounded to the ms: each value is within 0.5 ms; below 0 counts as 0)", "",
+        var lines = ["fanout: event latency is now - ts (ts is rounded to the ms: each value is within 0.5 ms; below 0 counts as 0); "
+                     + "token latency is now - the upstream's or publisher's write stamp (µs)", "",
                      FanoutMeasurement.markdownHeader] + measurements.map(\.markdownRow)
-        lines += [""] + measurements.compactMap(\.sourceNote)
-        lines += [""] + sweep.summaryLines
-        report(lines.joined(separator: "\n"))
+        let notes = measurements.compactMap(\.sourceNote)
+        if !notes.isEmpty { lines += [""] + notes }
+        return lines + [""] + sweep.summaryLines
+    }
+
+    static func json(_ measurements: [FanoutMeasurement], _ options: Options) -> [String: Any] {
+        let sweep = FanoutSweep(runs: measurements, latencyTargetMilliseconds: options.latencyTargetMilliseconds)
         var json: [String: Any] = [
             "scenario": "fanout",
             "date": ResultsFile.utcDate(),
@@ -56,10 +77,7 @@ public enum FanoutCommand {
             "runs": measurements.map(\.json),
         ]
         json.merge(sweep.json) { $1 }
-        let path = try ResultsFile.write(json, scenario: "fanout", label: options.load.label,
-                                        directory: options.load.outputDirectory)
-        report("\nwrote \(path)")
-        return path
+        return json
     }
 
     static func measure(rate: Double, server: ServerKind, run: Int, options: Options) throws -> FanoutMeasurement {

@@ -17,18 +17,34 @@ public enum IdleCommand {
     /// Runs every size, prints the table, writes the JSON; returns its path.
     @discardableResult
     public static func run(_ options: Options, print report: (String) -> Void) throws -> String {
+        let measurements = try sweep(options, progress: report)
+        report(table(measurements, options).joined(separator: "\n"))
+        let path = try ResultsFile.write(json(measurements, options), scenario: "idle", label: options.load.label,
+                                        directory: options.load.outputDirectory)
+        report("\nwrote \(path)")
+        return path
+    }
+
+    /// Every size on every server, in order.
+    static func sweep(_ options: Options, progress: (String) -> Void) throws -> [IdleMeasurement] {
         var measurements: [IdleMeasurement] = []
         for connections in options.connections {
             for server in options.load.servers {
-                report("idle: \(connections) connections, \(server.rawValue)...")
+                progress("idle: \(connections) connections, \(server.rawValue)...")
                 measurements.append(try measure(connections: connections, server: server, run: measurements.count,
                                                 options: options))
             }
         }
-        let lines = ["idle: connections opened (hello + join), held \(options.holdSeconds) s; server VmRSS from /proc",
-                     "", IdleMeasurement.markdownHeader] + measurements.map(\.markdownRow)
-        report(lines.joined(separator: "\n"))
-        let json: [String: Any] = [
+        return measurements
+    }
+
+    static func table(_ measurements: [IdleMeasurement], _ options: Options) -> [String] {
+        ["idle: connections opened (hello + join), held \(options.holdSeconds) s; server VmRSS from /proc",
+         "", IdleMeasurement.markdownHeader] + measurements.map(\.markdownRow)
+    }
+
+    static func json(_ measurements: [IdleMeasurement], _ options: Options) -> [String: Any] {
+        [
             "scenario": "idle",
             "date": ResultsFile.utcDate(),
             "machine": ResultsFile.machine,
@@ -37,10 +53,6 @@ public enum IdleCommand {
             "connects_per_second_limit": options.load.connectsPerSecond,
             "runs": measurements.map(\.json),
         ]
-        let path = try ResultsFile.write(json, scenario: "idle", label: options.load.label,
-                                        directory: options.load.outputDirectory)
-        report("\nwrote \(path)")
-        return path
     }
 
     static func measure(connections: Int, server: ServerKind, run: Int, options: Options) throws -> IdleMeasurement {
