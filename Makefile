@@ -8,7 +8,7 @@ LLM_PORT ?= 8081
 export CHAT_GATEWAY_CACHE ?= $(HOME)/.cache/chat-gateway
 
 .PHONY: run run-local-llm build build-release deps test-deps test test-swift test-python local-llm bench bench-release \
-	bench-cost-replay bench-idle bench-fanout bench-full bench-ceiling bench-deps clean
+	bench-cost-replay bench-idle bench-fanout bench-ttft bench-stop bench-full bench-ceiling bench-deps clean
 
 deps:
 	@scripts/install-deps.sh
@@ -49,19 +49,24 @@ test-python: test-deps local-llm
 	CHAT_GATEWAY_BIN=.build/debug/chat-gateway CHAT_GATEWAY_LLM_URL=http://127.0.0.1:$(LLM_PORT)/v1 \
 		$(PYTHON) -m pytest tests -q
 
-# Benchmarks, release build: `make bench` runs the short profile of every scenario (under 5 minutes),
-# `make bench-<scenario>` one, `make bench-full` the long runs. Each prints a table and writes
-# bench/results/<scenario>[-<label>]-<date>.json (not committed). The load scenarios start their own
-# gateway (the release build next to chat-bench) on a free loopback port for every run.
-BENCH_SCENARIOS := cost-replay idle fanout
+# Benchmarks, release build. `make bench` runs the short profile of every scenario (about 3 minutes
+# on 2 cores), `make bench-full` the long one (about 20 minutes); both write bench/results/<date>.json
+# (bench-full: <date>-full.json) and <date>.md, the side-by-side summary (gateway, gateway with an
+# HTTP upstream, lws-ceiling, nginx + nchan, the ratios, the targets), not committed.
+# `make bench-<scenario>` runs one scenario alone (bench/results/<scenario>-<date>.json). The load
+# scenarios start their own servers (the release chat-gateway next to chat-bench) on free loopback ports.
 BENCH := .build/release/chat-bench
 
-bench: $(addprefix bench-,$(BENCH_SCENARIOS))
+bench: bench-release bench-ceiling bench-deps
+	$(BENCH) suite --profile short
+
+bench-full: bench-release bench-ceiling bench-deps
+	$(BENCH) suite --profile full
 
 bench-release: deps
 	$(SWIFT) build -c release
 
-# nginx + libnginx-mod-nchan, the peer of the idle scenario (installed, never started as a service).
+# nginx + libnginx-mod-nchan, the peer of the idle and fanout scenarios (installed, never started as a service).
 bench-deps:
 	@scripts/install-deps.sh --bench
 
@@ -76,27 +81,21 @@ $(CEILING): bench/lws-ceiling/lws-ceiling.c
 bench-cost-replay: bench-release
 	$(BENCH) cost-replay
 
-# Both load scenarios measure the gateway and, side by side, the raw libwebsockets ceiling; idle
-# also nginx + nchan.
-SERVERS := --servers gateway,lws-ceiling
-IDLE_SERVERS := --servers gateway,lws-ceiling,nchan
-
-# 1,000 connections, each in its own session, held 2 s.
+# 1,000 connections, each in its own session, held 2 s, on the gateway, the ceiling and nchan.
 bench-idle: bench-release bench-ceiling bench-deps
-	$(BENCH) idle $(IDLE_SERVERS) --connections 1000
+	$(BENCH) idle --servers gateway,lws-ceiling,nchan --connections 1000
 
-# 100 sessions x 10 subscribers, 5 s turns at 20 and 100 tokens/s.
-bench-fanout: bench-release bench-ceiling
-	$(BENCH) fanout $(SERVERS) --sessions 100 --subscribers 10 --tokens-per-second 20,100 --seconds 5
+# 100 sessions x 10 subscribers, 5 s turns at 20 and 100 tokens/s, on the gateway (demo model and
+# HTTP upstream), the ceiling and nchan.
+bench-fanout: bench-release bench-ceiling bench-deps
+	$(BENCH) fanout --servers gateway,gateway-upstream,lws-ceiling,nchan --sessions 100 --subscribers 10 \
+		--tokens-per-second 20,100 --seconds 5
 
-# The long profile (about 8 minutes): idle at 1k/10k/19k (19k takes two client processes), the
-# fan-out sweep for the saturation point, 1,000 concurrent streams, and big rooms; each on both servers.
-bench-full: bench-release bench-ceiling bench-deps
-	$(BENCH) cost-replay
-	$(BENCH) idle $(IDLE_SERVERS) --connections 1000,10000,19000
-	$(BENCH) fanout $(SERVERS) --label sweep --sessions 100 --subscribers 10 --tokens-per-second 10,20,50,100,200,400 --seconds 10
-	$(BENCH) fanout $(SERVERS) --label streams --sessions 1000 --subscribers 1 --tokens-per-second 5,10,20,50 --seconds 10
-	$(BENCH) fanout $(SERVERS) --label rooms --sessions 10 --subscribers 1000 --tokens-per-second 2,5,10,20 --seconds 10
+bench-ttft: bench-release
+	$(BENCH) ttft
+
+bench-stop: bench-release
+	$(BENCH) stop
 
 clean:
 	rm -rf .build

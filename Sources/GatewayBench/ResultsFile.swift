@@ -30,12 +30,28 @@ enum ResultsFile {
 
     /// Writes `json` and returns the path.
     static func write(_ json: [String: Any], scenario: String, label: String?, directory: String) throws -> String {
-        let name = [scenario, label, utcDate()].compactMap { $0 }.joined(separator: "-")
-        let output = URL(fileURLWithPath: directory).appendingPathComponent("\(name).json")
+        try write(json, name: [scenario, label, utcDate()].compactMap { $0 }.joined(separator: "-"), directory: directory)
+    }
+
+    /// `<directory>/<name>.json`.
+    static func write(_ json: [String: Any], name: String, directory: String) throws -> String {
+        let data: Data
+        do { data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) } catch {
+            throw BenchError("\(name).json: cannot encode the results: \(error.localizedDescription)")
+        }
+        return try save(data + Data("\n".utf8), file: "\(name).json", directory: directory)
+    }
+
+    /// `<directory>/<name>.md`.
+    static func writeText(_ text: String, name: String, directory: String) throws -> String {
+        try save(Data(text.utf8), file: "\(name).md", directory: directory)
+    }
+
+    private static func save(_ data: Data, file: String, directory: String) throws -> String {
+        let output = URL(fileURLWithPath: directory).appendingPathComponent(file)
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-            try (data + Data("\n".utf8)).write(to: output)
+            try data.write(to: output)
         } catch {
             throw BenchError("\(output.path): cannot write the results: \(error.localizedDescription)")
         }

@@ -77,6 +77,28 @@ enum ScenarioArguments {
         return options
     }
 
+    static func suite(_ arguments: [String]) throws(UsageError) -> SuiteCommand.Options {
+        var options = SuiteCommand.Options()
+        var flags = FlagReader(arguments, scenario: "suite")
+        while let flag = flags.nextFlag() {
+            switch flag {
+            case "--profile":
+                let name = try flags.value(for: flag)
+                guard let profile = BenchProfile.named(name) else {
+                    throw UsageError("--profile is short, full or smoke, got '\(name)'")
+                }
+                options.profile = profile
+            case "--workload": options.workloadPath = try flags.value(for: flag)
+            case "--gateway": options.load.gatewayBinary = try flags.value(for: flag)
+            case "--ceiling": options.load.ceilingBinary = try flags.value(for: flag)
+            case "--nginx": options.load.nginxBinary = try flags.value(for: flag)
+            case "--out": options.load.outputDirectory = try flags.value(for: flag)
+            default: throw flags.unknown(flag)
+            }
+        }
+        return options
+    }
+
     /// The options of the latency scenarios, which always start their own gateway and upstream.
     private static func probe(_ flag: String, _ flags: inout FlagReader, _ gateway: inout String?,
                               _ output: inout String, _ label: inout String?) throws(UsageError) {

@@ -38,6 +38,11 @@ scenarios:
                 --after-ms MS          stream this long after the first delta before stopping (default 50)
                 --tokens-per-second R  the upstream's rate (default 20)
   ttft and stop take --gateway PATH, --out DIR, --label NAME (as below) and start their own gateway and upstream.
+  suite         every scenario above in one run at the sizes of a profile, then one results file for all,
+                bench/results/<date>.json (full: <date>-full.json), and <date>.md: every figure side by side
+                (gateway, gateway with an HTTP upstream, lws-ceiling, nginx + nchan), the ratios and the targets
+                --profile short|full|smoke  short: make bench (a few minutes); full: make bench-full; smoke: tiny
+                --gateway, --ceiling, --nginx, --out as below; --workload as for cost-replay
 
 options of idle and fanout:
   --processes P      client processes, each on its own 127.0.x.y source address (default: one per 15,000 connections)
@@ -89,6 +94,9 @@ do {
     case "fanout":
         let options = try ScenarioArguments.fanout(arguments)
         do { try FanoutCommand.run(options) { print($0) } } catch { fail("\(error)", status: 1) }
+    case "suite":
+        let options = try ScenarioArguments.suite(arguments)
+        do { try SuiteCommand.run(options) { print($0) } } catch { fail("\(error)", status: 1) }
     case "ttft":
         let options = try ScenarioArguments.ttft(arguments)
         do { try TTFTCommand.run(options) { print($0) } } catch { fail("\(error)", status: 1) }
