@@ -68,8 +68,8 @@ final class NchanPublisher: Sendable {
         defer { client.shutdown() }
         let deadline = DispatchTime.now() + timeoutSeconds
         while state.withLock({ $0.remaining > 0 }) {
-            startDue()
-            if finished.wait(timeout: .now() + .microseconds(500)) == .success { break }
+            let wait = min(1000, max(100, startDue() - WallClock.microseconds()))
+            if finished.wait(timeout: .now() + .microseconds(wait)) == .success { break }
             if DispatchTime.now() > deadline {
                 throw BenchError("nchan publisher: \(state.withLock { $0.remaining }) channels not done within \(Int(timeoutSeconds)) s")
             }
@@ -83,16 +83,22 @@ final class NchanPublisher: Sendable {
         channel.startMicroseconds + Int(Double(min(index, tokens - 1)) * 1_000_000 / tokensPerSecond)
     }
 
-    private func startDue() {
+    /// Hands every due post to curl; returns when the next idle channel's post falls due (µs
+    /// since the epoch; channels in flight go on from their completion instead).
+    private func startDue() -> Int {
         let now = WallClock.microseconds()
+        var earliest = Int.max
         let posts = state.withLock { state -> [(Int, [UInt8])] in
             var posts: [(Int, [UInt8])] = []
             for index in state.channels.indices {
                 if let post = next(&state, channel: index, now: now) { posts.append((index, post)) }
+                let channel = state.channels[index]
+                if !channel.inFlight && channel.started <= tokens { earliest = min(earliest, due(channel, channel.started)) }
             }
             return posts
         }
         for (channel, body) in posts { post(body, channel: channel) }
+        return earliest
     }
 
     /// The next message of a channel if it is due and none is in flight (marking its tokens
