@@ -13,10 +13,12 @@ import GatewayWSClient
 /// `@unchecked Sendable`: `streams` is touched only by the handler callbacks, which all run on the
 /// server's service thread.
 final class SSEUpstream: StreamingHTTPHandler, @unchecked Sendable {
+    /// Plain values only (the tag lives apart), so the tick's walk over every open stream copies
+    /// no reference and touches no reference count: a thousand streams cost a few µs per tick.
     private struct Stream {
-        var tag: String
         var arrivedAtMicroseconds: Int
         var startNanoseconds: UInt64
+        var nextDueNanoseconds: UInt64
         var emitted = 0
         var ended = false
     }
@@ -24,6 +26,8 @@ final class SSEUpstream: StreamingHTTPHandler, @unchecked Sendable {
     let settings: UpstreamSettings
     private let onClose: @Sendable (UpstreamClose) -> Void
     private var streams: [Int: Stream] = [:]
+    private var tags: [Int: String] = [:]
+    private var due: [Int] = []
 
     private static let tokenPrefix = Array(#"data: {"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"@"#.utf8)
     private static let tokenSuffix = Array(#" "},"finish_reason":null}]}"#.utf8) + [0x0A, 0x0A]
@@ -42,15 +46,19 @@ final class SSEUpstream: StreamingHTTPHandler, @unchecked Sendable {
             return StreamingHTTPResponse(status: 400, contentType: "application/json",
                                          body: Array(#"{"error":{"message":"no messages"}}"#.utf8), final: true)
         }
-        let now = WallClock.microseconds()
-        streams[stream] = Stream(tag: tag, arrivedAtMicroseconds: now, startNanoseconds: DispatchTime.now().uptimeNanoseconds)
+        let start = DispatchTime.now().uptimeNanoseconds
+        streams[stream] = Stream(arrivedAtMicroseconds: WallClock.microseconds(), startNanoseconds: start, nextDueNanoseconds: start)
+        tags[stream] = tag
         var first: [UInt8] = []
         let final = emitDue(stream, into: &first)
         return StreamingHTTPResponse(status: 200, contentType: "text/event-stream", body: first, final: final)
     }
 
     func tick(_ output: inout StreamingHTTPOutput) {
-        for id in Array(streams.keys) where !streams[id]!.ended {
+        let now = DispatchTime.now().uptimeNanoseconds
+        due.removeAll(keepingCapacity: true)
+        for (id, stream) in streams where !stream.ended && stream.nextDueNanoseconds <= now { due.append(id) }
+        for id in due {
             var bytes: [UInt8] = []
             let final = emitDue(id, into: &bytes)
             if !bytes.isEmpty || final { output.write(bytes, to: id, final: final) }
@@ -58,8 +66,8 @@ final class SSEUpstream: StreamingHTTPHandler, @unchecked Sendable {
     }
 
     func streamClosed(_ stream: Int, completed: Bool, atMicroseconds: Int) {
-        guard let record = streams.removeValue(forKey: stream) else { return }
-        onClose(UpstreamClose(tag: record.tag, arrivedAtMicroseconds: record.arrivedAtMicroseconds,
+        guard let record = streams.removeValue(forKey: stream), let tag = tags.removeValue(forKey: stream) else { return }
+        onClose(UpstreamClose(tag: tag, arrivedAtMicroseconds: record.arrivedAtMicroseconds,
                               closedAtMicroseconds: atMicroseconds, completed: completed, tokensSent: record.emitted))
     }
 
@@ -77,6 +85,8 @@ final class SSEUpstream: StreamingHTTPHandler, @unchecked Sendable {
             bytes += Self.ending(outputTokens: settings.tokens)
             stream.ended = true
         }
+        // Token `emitted` (0-based) is due `emitted / rate` after the start.
+        stream.nextDueNanoseconds = stream.startNanoseconds + UInt64(Double(stream.emitted) / settings.tokensPerSecond * 1e9)
         streams[id] = stream
         return stream.ended
     }
