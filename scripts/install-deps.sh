@@ -2,7 +2,7 @@
 # Installs what building and testing need on Debian 12, skipping whatever is already there, so that
 # `make run` and `make test` work on a fresh machine and cost nothing on a prepared one.
 #   scripts/install-deps.sh          build and run deps
-#   scripts/install-deps.sh --test   also test deps (chromium, redis-server, python test packages)
+#   scripts/install-deps.sh --test   also test deps (chromium, redis-server, nginx + nchan, python test packages)
 #   scripts/install-deps.sh --bench  also the benchmark peers (nginx + libnginx-mod-nchan; never started as a service)
 set -euo pipefail
 
@@ -17,7 +17,10 @@ if [ "$want_test" = 1 ]; then
   packages+=(chromium cmake g++ make curl python3-venv redis-server)
 fi
 
-if [ "$want_bench" = 1 ]; then
+# nginx + nchan: the benchmark's peer, and the smoke run of chat-bench in `make test` runs it too.
+want_nginx=0
+if [ "$want_test" = 1 ] || [ "$want_bench" = 1 ]; then
+  want_nginx=1
   packages+=(nginx libnginx-mod-nchan)
 fi
 
@@ -32,7 +35,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   # chat-bench starts nginx itself, on loopback, per run: keep the package from starting a
   # system-wide one on port 80 (Debian's policy-rc.d convention), unless a policy already exists.
   policy_added=0
-  if [ "$want_bench" = 1 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+  if [ "$want_nginx" = 1 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
     $SUDO chmod +x /usr/sbin/policy-rc.d
     policy_added=1

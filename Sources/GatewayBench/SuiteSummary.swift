@@ -156,11 +156,12 @@ struct SuiteSummary {
             var entry: [String: Any] = ["figure": row.figure,
                                         "values": Dictionary(uniqueKeysWithValues: row.numbers.map { ($0.key.rawValue, $0.value) }),
                                         "shown": Dictionary(uniqueKeysWithValues: row.shown.map { ($0.key.rawValue, $0.value) })]
-            entry["gateway_over_ceiling"] = row.ratio(to: .lwsCeiling)
-            entry["gateway_over_nchan"] = row.ratio(to: .nchan)
-            entry["target"] = row.target
-            entry["met"] = row.met
-            entry["note"] = row.note
+            // Explicit nulls: every row has every key.
+            entry["gateway_over_ceiling"] = row.ratio(to: .lwsCeiling) ?? NSNull()
+            entry["gateway_over_nchan"] = row.ratio(to: .nchan) ?? NSNull()
+            entry["target"] = row.target ?? NSNull()
+            entry["met"] = row.met ?? NSNull()
+            entry["note"] = row.note ?? NSNull()
             return entry
         }
     }

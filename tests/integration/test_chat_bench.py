@@ -169,3 +169,97 @@ def test_load_arguments_are_checked(tmp_path):
     assert no_pid.returncode == 1 and "--pid" in no_pid.stderr
     off_loopback = run_bench("idle", "--url", "ws://10.1.2.3:80/v1/ws", "--pid", "1", "--out", str(tmp_path))
     assert off_loopback.returncode == 1 and "loopback" in off_loopback.stderr
+
+
+# --------------------------------------------------------------------------- the HTTP upstream, nchan, ttft, stop, suite
+
+NGINX = Path("/usr/sbin/nginx")
+CEILING = REPO_ROOT / ".build" / "bench" / "lws-ceiling"
+
+
+def require_peers() -> None:
+    assert NGINX.exists(), f"{NGINX} is missing: scripts/install-deps.sh --test installs nginx and libnginx-mod-nchan"
+    assert CEILING.exists(), f"{CEILING} is missing: `make bench-ceiling` builds it (make test does)"
+
+
+def test_fanout_through_an_http_upstream_times_every_token_from_the_upstreams_write(tmp_path):
+    result = run_load("fanout", "--servers", "gateway-upstream", "--sessions", "2", "--subscribers", "2", "--tokens", "7",
+                      "--tokens-per-second", "70", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    [run] = only_results(tmp_path, "fanout")["runs"]
+    assert run["server"] == "gateway-upstream"
+    assert_every_token_arrived(run, sessions=2, subscribers=2, tokens=7)
+    # Every token carries the upstream's write stamp, merged deltas included.
+    token = run["token_latency_ms"]
+    assert token["tokens"] == run["tokens_delivered"] == 28
+    assert 0 <= token["p50"] <= token["p99"] <= token["max"] < 10_000
+    assert run["source_cpu_cores"] >= 0
+
+
+def test_fanout_against_nchan_publishes_every_token_over_http(tmp_path):
+    require_peers()
+    result = run_load("fanout", "--servers", "nchan", "--sessions", "2", "--subscribers", "3", "--tokens", "6",
+                      "--tokens-per-second", "60", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "publisher posted" in result.stdout, result.stdout
+    [run] = only_results(tmp_path, "fanout")["runs"]
+    everyone = 6
+    assert run["joined"] == run["complete_subscribers"] == run["turn_ends"] == everyone, run
+    assert run["gaps"] == run["duplicates"] == 0 and run["errors"] == {}
+    assert run["tokens_delivered"] == run["tokens_reported"] == everyone * 6
+    # At most one post per token and one for the end, per channel; merged when the publisher ran late.
+    publisher = run["publisher"]
+    assert publisher["failures"] == {} and 2 * 2 <= publisher["posts"] <= 2 * 7
+    assert run["frames"] == 3 * publisher["posts"], "every post reaches all three subscribers of its channel"
+    assert run["token_latency_ms"]["tokens"] == run["tokens_delivered"]
+
+
+def test_ttft_compares_the_gateway_with_the_same_upstream_called_directly(tmp_path):
+    result = run_load("ttft", "--turns", "4", "--warmup", "1", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "| added by the gateway |" in result.stdout, result.stdout
+    results = only_results(tmp_path, "ttft")
+    for path in ("gateway", "direct"):
+        assert results[path]["count"] == 4
+        assert 0 < results[path]["min_ms"] <= results[path]["p50_ms"] <= results[path]["p99_ms"] <= results[path]["max_ms"] < 10_000
+    added = results["added_ms"]
+    assert added["p50"] == pytest.approx(results["gateway"]["p50_ms"] - results["direct"]["p50_ms"])
+    assert added["p99"] == pytest.approx(results["gateway"]["p99_ms"] - results["direct"]["p99_ms"])
+
+
+def test_stop_times_the_upstream_seeing_its_connection_closed(tmp_path):
+    result = run_load("stop", "--stops", "3", "--after-ms", "20", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    results = only_results(tmp_path, "stop")
+    for figure in ("stop_to_upstream_closed", "stop_to_turn_end"):
+        assert results[figure]["count"] == 3
+        assert 0 <= results[figure]["min_ms"] <= results[figure]["p50_ms"] <= results[figure]["max_ms"] < 10_000
+
+
+def test_the_suite_writes_one_results_file_and_a_side_by_side_summary(tmp_path):
+    require_peers()
+    result = run_load("suite", "--profile", "smoke", "--out", str(tmp_path), timeout=300)
+    assert result.returncode == 0, result.stderr
+    [written] = list(tmp_path.glob("*-smoke.json"))
+    results = json.loads(written.read_text())
+    assert results["profile"] == "smoke" and results["elapsed_seconds"] > 0
+    assert set(results["scenarios"]) == {"cost-replay", "idle", "fanout-rooms-2x3", "fanout-streams-4x1", "ttft", "stop"}
+    assert [run["server"] for run in results["scenarios"]["idle"]["runs"]] == ["gateway", "lws-ceiling", "nchan"]
+    fanout = results["scenarios"]["fanout-rooms-2x3"]["runs"]
+    assert [run["server"] for run in fanout] == ["gateway", "gateway-upstream", "lws-ceiling", "nchan"]
+    assert all(run["every_subscriber_complete"] for run in fanout), fanout
+
+    rows = {row["figure"]: row for row in results["summary"]}
+    peak = rows["fanout 2 x 3: peak delivered frames/s"]
+    assert set(peak["values"]) == {"gateway", "gateway-upstream", "lws-ceiling", "nchan"}
+    assert peak["gateway_over_ceiling"] == pytest.approx(peak["values"]["gateway"] / peak["values"]["lws-ceiling"])
+    assert peak["gateway_over_nchan"] == pytest.approx(peak["values"]["gateway"] / peak["values"]["nchan"])
+    assert peak["met"] == (peak["gateway_over_ceiling"] >= 0.6 and peak["gateway_over_nchan"] >= 1.5)
+    added = rows["ttft added by the gateway, p50 / p99 ms"]
+    assert added["target"] and added["met"] in (True, False)
+    idle = rows["idle, RSS per connection at 6 connections (bytes)"]
+    assert idle["met"] is None and "19,000" in idle["note"], "judged only at the size the target names"
+
+    markdown = written.with_suffix(".md").read_text()
+    assert "| figure | gateway (demo model) | gateway (HTTP upstream) | lws-ceiling | nginx + nchan |" in markdown
+    assert "stop -> upstream sees its connection closed" in markdown and "## Each scenario" in markdown
