@@ -49,12 +49,13 @@ test-python: test-deps local-llm
 	CHAT_GATEWAY_BIN=.build/debug/chat-gateway CHAT_GATEWAY_LLM_URL=http://127.0.0.1:$(LLM_PORT)/v1 \
 		$(PYTHON) -m pytest tests -q
 
-# Benchmarks, release build. `make bench` runs the short profile of every scenario (about 3 minutes
-# on 2 cores), `make bench-full` the long one (about 20 minutes); both write bench/results/<date>.json
-# (bench-full: <date>-full.json) and <date>.md, the side-by-side summary (gateway, gateway with an
-# HTTP upstream, lws-ceiling, nginx + nchan, the ratios, the targets), not committed.
-# `make bench-<scenario>` runs one scenario alone (bench/results/<scenario>-<date>.json). The load
-# scenarios start their own servers (the release chat-gateway next to chat-bench) on free loopback ports.
+# Benchmarks, release build. `make bench` runs the short profile of every scenario (about 70 s on
+# 2 cores once built), `make bench-full` the long one (about 15 minutes, estimated from its sizes).
+# Both write bench/results/<date>.json (bench-full: <date>-full.json) and <date>.md, the side-by-side
+# summary (gateway, gateway with an HTTP upstream, lws-ceiling, nginx + nchan, the ratios, the
+# targets), not committed. `make bench-<scenario>` runs one scenario alone
+# (bench/results/<scenario>-<date>.json). The load scenarios start their own servers (the release
+# chat-gateway next to chat-bench) on free loopback ports.
 BENCH := .build/release/chat-bench
 
 bench: bench-release bench-ceiling bench-deps
