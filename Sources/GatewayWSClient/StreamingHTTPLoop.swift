@@ -155,12 +155,11 @@ final class StreamingHTTPLoop: ClientTimerOwner, @unchecked Sendable {
     }
 
     func queue(_ bytes: [UInt8], on id: Int, final: Bool) {
-        guard var stream = streams[id], stream.arrived, !stream.final else { return }
-        streams[id] = nil  // keep the array uniquely referenced while appending
-        stream.pending.append(contentsOf: bytes)
-        stream.final = final
-        streams[id] = stream
-        lws_callback_on_writable(stream.wsi)
+        // Only the wsi is copied out, so the pending bytes are appended in place.
+        guard let wsi = streams[id].flatMap({ $0.arrived && !$0.final ? $0.wsi : nil }) else { return }
+        streams[id]!.pending.append(contentsOf: bytes)
+        streams[id]!.final = final
+        lws_callback_on_writable(wsi)
     }
 
     /// Our lws timer: only used to end the loop.
