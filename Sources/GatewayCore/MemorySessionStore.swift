@@ -28,7 +28,15 @@ public final class MemorySessionStore: SessionStore {
     private let settings: Settings
     private let clock: @Sendable () -> Int
     private let sessions = Mutex<[String: Box]>([:])
-    private let delivery = Mutex<(@Sendable (Fanout) -> Void)?>(nil)
+    /// Boxed: a closure kept directly in a Mutex is reabstracted on the way out of `withLock` and
+    /// again on the write-back of its inout access, so every delivery wrapped the sink in two more
+    /// thunks and the chain grew with every event (fan-out fell to ~1k frames/s within seconds).
+    private let delivery = Mutex<DeliverySink?>(nil)
+
+    private final class DeliverySink: Sendable {
+        let deliver: @Sendable (Fanout) -> Void
+        init(_ deliver: @escaping @Sendable (Fanout) -> Void) { self.deliver = deliver }
+    }
 
     /// `clock` gives ms since the Unix epoch (injected so tests can move time).
     public init(settings: Settings, clock: @escaping @Sendable () -> Int = WallClock.millis) {
@@ -39,7 +47,8 @@ public final class MemorySessionStore: SessionStore {
     public var sessionCount: Int { sessions.withLock { $0.count } }
 
     public func setDelivery(_ delivery: @escaping @Sendable (Fanout) -> Void) {
-        self.delivery.withLock { $0 = delivery }
+        let sink = DeliverySink(delivery)
+        self.delivery.withLock { $0 = sink }
     }
 
     public func join(session: String, connection: ConnectionID, afterSeq: Int?,
@@ -140,7 +149,7 @@ public final class MemorySessionStore: SessionStore {
     /// Called outside every session lock: the sink wakes connections on the lws thread's inbox.
     private func deliver(_ fanout: Fanout) {
         guard !fanout.isEmpty, let sink = delivery.withLock({ $0 }) else { return }
-        sink(fanout)
+        sink.deliver(fanout)
     }
 
     private func fanout(_ state: SessionState) -> Fanout {

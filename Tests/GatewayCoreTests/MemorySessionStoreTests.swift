@@ -114,6 +114,24 @@ final class MemorySessionStoreTests: XCTestCase {
         XCTAssertEqual(drain(store, alice).map(\.type), ["message", "turn.start", "turn.delta", "turn.end"])
     }
 
+    func testTheSinkIsCalledAsDirectlyAfterManyDeliveriesAsAfterTheFirst() {
+        // The stack depth inside the sink, not a time: a sink wrapped anew on each delivery shows
+        // as frames that pile up from one event to the next.
+        let store = makeStore()
+        let depths = Depths()
+        store.setDelivery { _ in depths.values.append(Thread.callStackSymbols.count) }
+        _ = join(store, "s", alice)
+        _ = accept(store, id: "m1", turn: "t1")
+        for _ in 0..<50 { store.appendDelta(session: "s", turn: "t1", text: "x") }
+        XCTAssertEqual(depths.values.count, 51)
+        XCTAssertEqual(Set(depths.values.dropFirst()).count, 1, "depths \(depths.values.prefix(5))…\(depths.values.suffix(2))")
+    }
+
+    private final class Depths: @unchecked Sendable {
+        // Written by the sink, which the memory store calls inline on the test's thread.
+        var values: [Int] = []
+    }
+
     func testNothingAppendedMeansNobodyToWake() {
         let store = makeStore()
         _ = join(store, "s", alice)
