@@ -102,6 +102,8 @@ final class GatewayService: WebSocketServerHandler, Sendable {
         case .stop(let session):
             guard connections.hasJoined(session, connection) else { send(.error(.notJoined(session: session), ref: nil), to: connection); break }
             turns.stop(session: session)
+        case .typing(let session):
+            guard connections.hasJoined(session, connection) else { return send(.error(.notJoined(session: session), ref: nil), to: connection) }
         case .leave(let session):
             guard connections.hasJoined(session, connection) else { send(.error(.notJoined(session: session), ref: nil), to: connection); break }
             connections.removeSession(session, from: connection)

@@ -7,6 +7,8 @@ public enum ClientFrame: Sendable, Equatable {
     case message(session: String, id: String, text: String)
     case stop(session: String)
     case leave(session: String)
+    /// The user is typing in the session: fanned out as a presence `typing` event (throttled).
+    case typing(session: String)
 
     /// Limits on identifiers so that one client cannot make keys of unbounded size.
     public static let maxSessionIDBytes = 128
@@ -56,6 +58,8 @@ public enum ClientFrame: Sendable, Equatable {
             return .stop(session: try fields.sessionID())
         case "leave":
             return .leave(session: try fields.sessionID())
+        case "typing":
+            return .typing(session: try fields.sessionID())
         default:
             throw .badRequest("unknown frame type '\(type.prefix(64))'")
         }

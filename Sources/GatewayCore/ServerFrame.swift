@@ -5,6 +5,8 @@ public enum ServerFrame: Sendable, Equatable {
     case ack(id: String, seq: Int)
     case error(ProtocolError, ref: String?)
     case snapshot(Snapshot)
+    /// Not a session event: no seq, never replayed (docs/protocol.md, "Presence").
+    case presence(PresenceUpdate)
 
     public func encode() -> [UInt8] {
         var json = JSONWriter()
@@ -36,6 +38,19 @@ public enum ServerFrame: Sendable, Equatable {
             json.fieldIfPresent("retry_after_ms", error.retryAfterMillis)
         case .snapshot(let snapshot):
             snapshot.write(to: &json)
+        case .presence(let update):
+            json.field("type", "presence")
+            json.field("session", update.session)
+            json.field("event", update.event.rawValue)
+            json.field("user", update.user)
+            json.beginArray("users")
+            for member in update.users {
+                json.beginObject()
+                json.field("user", member.user)
+                json.field("role", member.role)
+                json.endObject()
+            }
+            json.endArray()
         }
         json.endObject()
         return json.bytes

@@ -79,6 +79,12 @@ final class ClientFrameTests: XCTestCase {
         XCTAssertEqual(decode(#"{"type":"leave","session":"s1"}"#), .leave(session: "s1"))
     }
 
+    func testTyping() {
+        XCTAssertEqual(decode(#"{"type":"typing","session":"s1"}"#), .typing(session: "s1"))
+        XCTAssertEqual(decode(#"{"type":"typing","session":"s1","text":"ignored"}"#), .typing(session: "s1"))
+        assertBadRequest(#"{"type":"typing","session":"a b"}"#, mentions: ["'session'"])
+    }
+
     func testUnknownFieldsAreIgnoredAndOrderDoesNotMatter() {
         XCTAssertEqual(decode(#"{"session":"s1","extra":{"a":[1,2]},"type":"join","v":2}"#), .join(session: "s1", afterSeq: nil))
         XCTAssertEqual(decode(#"{"text":"hi","id":"1","session":"s","type":"message","future":true}"#),
@@ -137,14 +143,14 @@ final class ClientFrameTests: XCTestCase {
     // MARK: session
 
     func testMissingSession() {
-        for type in ["join", "message", "stop", "leave"] {
+        for type in ["join", "message", "stop", "leave", "typing"] {
             assertBadRequest(#"{"type":"\#(type)","id":"1","text":"t"}"#, mentions: ["'session'", "missing"])
             assertBadRequest(#"{"type":"\#(type)","session":null,"id":"1","text":"t"}"#, mentions: ["'session'"])
         }
     }
 
     func testSessionOfWrongType() {
-        for type in ["join", "message", "stop", "leave"] {
+        for type in ["join", "message", "stop", "leave", "typing"] {
             assertBadRequest(#"{"type":"\#(type)","session":5,"id":"1","text":"t"}"#, mentions: ["'session'", "string"])
             assertBadRequest(#"{"type":"\#(type)","session":["s"],"id":"1","text":"t"}"#, mentions: ["'session'"])
         }

@@ -132,4 +132,36 @@ final class ServerFrameTests: XCTestCase {
                                                       "streaming": .bool(false), "finish": .string(finish.rawValue)])]))
         }
     }
+
+    func testPresenceHasExactlyTheDocumentedFieldsWithUsersSorted() {
+        let update = PresenceUpdate(session: "s1", event: .join, user: "bob", users: [
+            PresenceMember(user: "bob", role: "agent"), PresenceMember(user: "alice", role: "user"),
+        ])
+        XCTAssertEqual(object(.presence(update)), [
+            "type": .string("presence"), "session": .string("s1"), "event": .string("join"), "user": .string("bob"),
+            "users": .array([
+                .object(["user": .string("alice"), "role": .string("user")]),
+                .object(["user": .string("bob"), "role": .string("agent")]),
+            ]),
+        ])
+        XCTAssertEqual(String(decoding: ServerFrame.presence(update).encode(), as: UTF8.self),
+                       #"{"type":"presence","session":"s1","event":"join","user":"bob","users":[{"user":"alice","role":"user"},{"user":"bob","role":"agent"}]}"#)
+        assertTypeFirst(.presence(update), "presence")
+        XCTAssertNil(object(.presence(update))["seq"], "presence is not a session event")
+    }
+
+    func testPresenceEventNamesAndAnEmptyRoster() {
+        for event in [PresenceUpdate.Event.join, .leave, .typing] {
+            let members = object(.presence(PresenceUpdate(session: "s", event: event, user: "u", users: [])))
+            XCTAssertEqual(members["event"], .string(event.rawValue))
+            XCTAssertEqual(members["users"], .array([]))
+        }
+        XCTAssertEqual([PresenceUpdate.Event.join, .leave, .typing].map(\.rawValue), ["join", "leave", "typing"])
+    }
+
+    func testPresenceEscapesUserIds() {
+        let update = PresenceUpdate(session: "s", event: .leave, user: "a\"b", users: [PresenceMember(user: "x\ny", role: "user")])
+        XCTAssertEqual(object(.presence(update))["user"], .string("a\"b"))
+        XCTAssertEqual(object(.presence(update))["users"], .array([.object(["user": .string("x\ny"), "role": .string("user")])]))
+    }
 }
