@@ -642,15 +642,21 @@ def tcp_socket_inode(local_port: int, remote_port: int) -> int | None:
 
 
 class WSClient:
-    """A chat.v1 client over ``websockets`` (asyncio API)."""
+    """A chat.v1 client over ``websockets`` (asyncio API).
 
-    def __init__(self, ws):
+    Presence frames (ephemeral, not session events) are set aside in ``presence_frames`` and not
+    returned by ``recv``/``expect``/``expect_nothing``, so that tests of the log see only what they
+    check; a client made with ``presence=True`` gets them like any other frame."""
+
+    def __init__(self, ws, *, presence: bool = False):
         self.ws = ws
         self.welcome: dict | None = None
         self.received: list[dict] = []
+        self.keep_presence = presence
+        self.presence_frames: list[dict] = []
 
     @classmethod
-    async def connect(cls, url: str, *, subprotocols=("chat.v1",), **kwargs) -> "WSClient":
+    async def connect(cls, url: str, *, subprotocols=("chat.v1",), presence: bool = False, **kwargs) -> "WSClient":
         from websockets.asyncio.client import connect
 
         kwargs.setdefault("open_timeout", 5)
@@ -659,7 +665,7 @@ class WSClient:
         kwargs.setdefault("compression", None)
         kwargs.setdefault("proxy", None)
         ws = await connect(url, subprotocols=list(subprotocols) if subprotocols else None, **kwargs)
-        return cls(ws)
+        return cls(ws, presence=presence)
 
     @classmethod
     async def open(cls, url: str, **kwargs) -> "WSClient":
@@ -675,15 +681,33 @@ class WSClient:
         await self.ws.send(data, text=text)
 
     async def recv(self, timeout: float = 5.0) -> dict:
-        try:
-            raw = await asyncio.wait_for(self.ws.recv(), timeout)
-        except asyncio.TimeoutError:
-            raise AssertionError(f"no frame within {timeout} s; received so far: {self.received[-10:]}") from None
-        assert isinstance(raw, str), f"expected a text frame, got binary {raw[:100]!r}"
-        frame = json.loads(raw)
-        assert isinstance(frame, dict) and isinstance(frame.get("type"), str), f"frame without type: {raw!r}"
-        self.received.append(frame)
-        return frame
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                raw = await asyncio.wait_for(self.ws.recv(), max(0.0, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                raise AssertionError(f"no frame within {timeout} s; received so far: {self.received[-10:]}") from None
+            assert isinstance(raw, str), f"expected a text frame, got binary {raw[:100]!r}"
+            frame = json.loads(raw)
+            assert isinstance(frame, dict) and isinstance(frame.get("type"), str), f"frame without type: {raw!r}"
+            if self._set_aside(raw, frame):
+                continue
+            self.received.append(frame)
+            return frame
+
+    def _set_aside(self, raw, frame: dict | None = None) -> bool:
+        """Keeps a presence frame in ``presence_frames`` (unless this client asked for presence)."""
+        if self.keep_presence or not isinstance(raw, str):
+            return False
+        if frame is None:
+            try:
+                frame = json.loads(raw)
+            except ValueError:
+                return False
+        if not isinstance(frame, dict) or frame.get("type") != "presence":
+            return False
+        self.presence_frames.append(frame)
+        return True
 
     async def expect(self, type_: str, timeout: float = 5.0) -> dict:
         frame = await self.recv(timeout)
@@ -691,12 +715,16 @@ class WSClient:
         return frame
 
     async def expect_nothing(self, within: float) -> None:
-        """Assert that no frame arrives within ``within`` seconds."""
-        try:
-            raw = await asyncio.wait_for(self.ws.recv(), within)
-        except asyncio.TimeoutError:
-            return
-        raise AssertionError(f"expected no frame, got {raw!r}")
+        """Assert that no frame arrives within ``within`` seconds (set-aside presence frames aside)."""
+        deadline = time.monotonic() + within
+        while True:
+            try:
+                raw = await asyncio.wait_for(self.ws.recv(), max(0.0, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                return
+            if self._set_aside(raw):
+                continue
+            raise AssertionError(f"expected no frame, got {raw!r}")
 
     async def hello(self, **extra) -> dict:
         await self.send({"type": "hello", "client": "pytest", **extra})
@@ -745,7 +773,8 @@ class WSClient:
                     raw = await asyncio.wait_for(self.ws.recv(), remaining)
                 except asyncio.TimeoutError:
                     continue
-                frames.append(raw)
+                if not self._set_aside(raw):
+                    frames.append(raw)
         except ConnectionClosed as e:
             rcvd = e.rcvd
             return (rcvd.code if rcvd else None), (rcvd.reason if rcvd else ""), frames
