@@ -19,11 +19,15 @@ public final class Gateway: @unchecked Sendable {
     private let store: MemorySessionStore
     private let sweeper: DispatchSourceTimer
     private let usage: UsageRecorder
+    private let presence: PresenceHub
 
     /// `rateLimiter`: where the `limits` buckets live; nil keeps them in this node's memory. With
     /// `redis.url` set, pass `RedisRateLimiter(client:keys:)` (GatewayCluster) so every node shares
-    /// them.
-    public init(config: GatewayConfig, environment: [String: String], rateLimiter: (any RateLimiter)? = nil) throws {
+    /// them. `presenceBackend` makes the presence backend for this node's id; nil keeps presence in
+    /// this node's memory. With `redis.url` set, pass `{ RedisPresence(nodeID: $0, client:, endpoint:, keys:) }`
+    /// (GatewayCluster) so every node sees the same rosters.
+    public init(config: GatewayConfig, environment: [String: String], rateLimiter: (any RateLimiter)? = nil,
+                presenceBackend: ((_ nodeID: String) -> any PresenceBackend)? = nil) throws {
         self.config = config
         nodeID = config.nodeID ?? Identifiers.node()
         health = HealthReporter(nodeID: nodeID)
@@ -38,8 +42,9 @@ public final class Gateway: @unchecked Sendable {
                                      systemPrompt: config.llm.systemPrompt)
         turns = TurnCoordinator(store: store, providers: providers.byDeployment, llm: config.llm, workers: config.workers,
                                 usage: usage, limits: limits)
+        presence = PresenceHub(backend: presenceBackend?(nodeID) ?? MemoryPresence(nodeID: nodeID), link: link)
         let service = GatewayService(config: config, nodeID: nodeID, store: store, turns: turns, link: link, health: health,
-                                     limits: limits)
+                                     limits: limits, presence: self.presence)
         server = WebSocketServer(options: Self.serverOptions(config), handler: service)
         link.attach(server)
         sweeper = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
@@ -48,6 +53,7 @@ public final class Gateway: @unchecked Sendable {
     public var boundPort: Int { server.boundPort }
 
     public func start() throws {
+        presence.start()
         try server.start()
         let store = self.store
         sweeper.schedule(deadline: .now() + .seconds(30), repeating: .seconds(30))
@@ -62,12 +68,13 @@ public final class Gateway: @unchecked Sendable {
     }
 
     /// Stops in reverse order: not ready, no new turns and running ones ended, connections closed
-    /// (1001), then the upstream client.
+    /// (1001), this node's users out of presence, then the upstream client.
     public func stop() {
         health.set(.draining)
         sweeper.cancel()
         turns.cancelAll(reason: TurnError(code: "shutdown", message: "the gateway node is shutting down"))
         server.stop()
+        presence.stop()
         providers.shutdown()
         usage.flush()
     }

@@ -13,9 +13,10 @@ final class GatewayService: WebSocketServerHandler, Sendable {
     private let link: ServerLink
     private let health: HealthReporter
     private let limits: AdmissionLimits
+    private let presence: PresenceHub
 
     init(config: GatewayConfig, nodeID: String, store: any SessionStore, turns: TurnCoordinator,
-         link: ServerLink, health: HealthReporter, limits: AdmissionLimits) {
+         link: ServerLink, health: HealthReporter, limits: AdmissionLimits, presence: PresenceHub) {
         self.config = config
         self.nodeID = nodeID
         self.store = store
@@ -23,6 +24,7 @@ final class GatewayService: WebSocketServerHandler, Sendable {
         self.link = link
         self.health = health
         self.limits = limits
+        self.presence = presence
         self.connections = ConnectionTable(controlCapBytes: config.server.outboundQueueBytes)
     }
 
@@ -103,7 +105,8 @@ final class GatewayService: WebSocketServerHandler, Sendable {
             guard connections.hasJoined(session, connection) else { send(.error(.notJoined(session: session), ref: nil), to: connection); break }
             turns.stop(session: session)
         case .typing(let session):
-            guard connections.hasJoined(session, connection) else { return send(.error(.notJoined(session: session), ref: nil), to: connection) }
+            guard connections.hasJoined(session, connection) else { send(.error(.notJoined(session: session), ref: nil), to: connection); break }
+            presence.typing(session: session, connection: connection)
         case .leave(let session):
             guard connections.hasJoined(session, connection) else { send(.error(.notJoined(session: session), ref: nil), to: connection); break }
             connections.removeSession(session, from: connection)
@@ -120,6 +123,7 @@ final class GatewayService: WebSocketServerHandler, Sendable {
         case .close(let code, let reason):
             return .close(code: code, reason: reason)
         case .sessions(let sessions, let start):
+            if let frame = presence.nextFrame(for: connection) { return .frame(frame) }
             for step in 0..<sessions.count {
                 let index = (start + step) % sessions.count
                 if let frame = store.nextFrame(session: sessions[index], connection: connection) {
@@ -153,7 +157,9 @@ final class GatewayService: WebSocketServerHandler, Sendable {
                 send(.joined(session: session, seq: seq, recovered: recovered), to: connection)
                 if !connections.addSession(session, to: connection) {
                     _ = store.leave(session: session, connection: connection)  // closed meanwhile
+                    return
                 }
+                joinPresence(session: session, connection: connection)
             case .failure(let error):
                 send(.error(.unavailable(error.description), ref: nil), to: connection)
             }
@@ -194,7 +200,17 @@ final class GatewayService: WebSocketServerHandler, Sendable {
         }
     }
 
+    /// After `joined` is queued (presence frames go out after the connection's own). This may run
+    /// on the store's thread while the lws thread closes the connection: a close that came first
+    /// shows in `hasJoined` afterwards, and its own leave ran before this join, so leave again.
+    private func joinPresence(session: String, connection: ConnectionID) {
+        guard let user = connections.user(of: connection) else { return }
+        presence.join(session: session, connection: connection, user: user, role: connections.role(of: connection))
+        if !connections.hasJoined(session, connection) { presence.leave(session: session, connection: connection) }
+    }
+
     private func leave(session: String, connection: ConnectionID) {
+        presence.leave(session: session, connection: connection)
         let remaining = store.leave(session: session, connection: connection)
         if remaining == 0, config.sessions.cancelOnAbandon {
             turns.stop(session: session)
