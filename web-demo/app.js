@@ -14,6 +14,8 @@
   var errorEl = el('error');
   var errorText = el('error-text');
   var retryBtn = el('retry');
+  var presenceEl = el('presence');
+  var typingEl = el('typing');
 
   var STATE_LABELS = {
     connecting: 'Connecting…', open: 'Connected', reconnecting: 'Reconnecting…', closed: 'Disconnected',
@@ -28,6 +30,9 @@
   var bubbles = new Map(); // 'u:<message id>' | 't:<turn id>' -> <li>
   var turnActive = false;  // a turn of this session is queued or streaming
   var retryText = null;
+  var TYPING_SHOWN_MS = 3000; // a typist sends one every ~1.2 s while typing
+  var typingUntil = new Map(); // user -> time until which "typing…" shows
+  var typingTimer = null;
 
   // --- transcript rendering -------------------------------------------------------------
   function nearBottom() {
@@ -99,11 +104,52 @@
     sendBtn.disabled = active;
   }
 
+  // --- presence ---------------------------------------------------------------------------
+  function me() { return client.welcome && client.welcome.user; }
+
+  function renderPresence(users) {
+    presenceEl.textContent = '';
+    users.forEach(function (u) {
+      var li = document.createElement('li');
+      li.dataset.testid = 'presence-user';
+      li.dataset.user = u.user;
+      li.dataset.role = u.role;
+      li.textContent = u.user + (u.user === me() ? ' (you)' : '') + (u.role !== 'user' ? ' · ' + u.role : '');
+      presenceEl.appendChild(li);
+    });
+  }
+
+  function renderTyping() {
+    var now = Date.now();
+    typingUntil.forEach(function (until, user) { if (until <= now) typingUntil.delete(user); });
+    var names = Array.from(typingUntil.keys()).sort();
+    typingEl.hidden = names.length === 0;
+    typingEl.textContent = names.length === 0 ? '' :
+      names.join(', ') + (names.length === 1 ? ' is typing…' : ' are typing…');
+    clearTimeout(typingTimer);
+    if (names.length) typingTimer = setTimeout(renderTyping, 250);
+  }
+
+  function stopTyping(user) {
+    if (typingUntil.delete(user)) renderTyping();
+  }
+
+  function onPresence(p) {
+    renderPresence(p.users);
+    if (p.event === 'typing' && p.user !== me()) {
+      typingUntil.set(p.user, Date.now() + TYPING_SHOWN_MS);
+      renderTyping();
+    } else if (p.event === 'leave') {
+      stopTyping(p.user);
+    }
+  }
+
   // --- client callbacks -----------------------------------------------------------------
   function onEvent(e) {
     keepScrolled(function () {
       switch (e.type) {
         case 'message':
+          stopTyping(e.author); // they sent what they were typing
           userBubble(e.id, e.text, false);
           setTurnActive(true); // an accepted message starts (queues) a turn
           break;
@@ -157,6 +203,11 @@
     }
     stateText.textContent = label;
     if (state === 'open' && errorEl.dataset.code === 'closed') showError(null);
+    if (state !== 'open') { // presence is only known while joined; the next join brings it afresh
+      renderPresence([]);
+      typingUntil.clear();
+      renderTyping();
+    }
   }
 
   function showError(err) {
@@ -183,6 +234,7 @@
     onState: onState,
     onError: onError,
     onAck: function () { if (errorEl.dataset.code !== 'closed') showError(null); },
+    onPresence: onPresence,
   });
   window.chatClient = client; // handy in the console (and for tests)
 
@@ -204,6 +256,8 @@
     input.focus();
   });
   input.addEventListener('keydown', function (ev) {
+    // Key strokes that write something; the client sends at most one typing per interval.
+    if (ev.key.length === 1 && !ev.ctrlKey && !ev.metaKey) client.typing();
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
       ev.preventDefault();
       el('composer').requestSubmit();

@@ -10,10 +10,13 @@
  *     onState(st, detail) {}, // 'connecting' | 'open' | 'reconnecting' | 'closed'
  *     onError(err)  { ... },  // {code, message, ref?, text?} from the server, or code 'closed'
  *     onAck(ack)    { ... },  // {id, seq}: the server stored your message
+ *     onPresence(p) { ... },  // {event: 'join'|'leave'|'typing', user, users: [{user, role}]}:
+ *                             //   who is in the session (users, after the change) and what changed
  *   });
  *   client.start();
  *   const id = client.send('Hello');   // queued if not connected, resent on reconnect
  *   client.stop();                     // stop the active reply (turn) of the session
+ *   client.typing();                   // call on every key stroke: sent at most once a second
  *   client.close();                    // disconnect for good (close code 1000)
  *
  * What it does for you:
@@ -28,7 +31,8 @@
  *   up to 10 s; back to 250 ms after a connection that stayed healthy for 5 s), then sends
  *   hello + join with after_seq=last, so nothing is lost or repeated;
  * - keeps messages until the server acks them and resends them after a reconnect with the
- *   SAME id: the server dedups by id, so a retry never posts a message twice.
+ *   SAME id: the server dedups by id, so a retry never posts a message twice;
+ * - keeps `users`, the session's roster from the latest presence frame (empty while not joined).
  *
  * Close codes: every close is retried (1001 going away, 1006 lost connection, 1011, 1012,
  * 4008 "slow consumer", and also 1000 when the *server* closed), except the ones below: retrying
@@ -86,8 +90,9 @@
     this.minDelayMs = o.minDelayMs || 250;
     this.maxDelayMs = o.maxDelayMs || 10000;
     this.healthyMs = o.healthyMs || 5000;
+    this.typingIntervalMs = o.typingIntervalMs || 1200; // the server fans out one per second at most
     this.on = {};
-    ['onEvent', 'onSnapshot', 'onState', 'onError', 'onAck', 'onWelcome'].forEach(function (name) {
+    ['onEvent', 'onSnapshot', 'onState', 'onError', 'onAck', 'onWelcome', 'onPresence'].forEach(function (name) {
       this.on[name] = o[name] || noop;
     }, this);
 
@@ -95,6 +100,8 @@
     this.lastSeq = 0;          // seq of the last session event applied (per this client's session)
     this.welcome = null;       // the server's welcome frame {connection_id, node, user, ...}
     this.pending = new Map();  // id -> {id, text, sent}: messages not acked yet, in send order
+    this.users = [];           // [{user, role}]: who is in the session, from the latest presence frame
+    this._lastTyping = 0;
     this._ws = null;
     this._joined = false;      // a `joined` arrived for our current join on this connection
     this._synced = false;      // we applied a join before, so lastSeq describes what we hold
@@ -135,6 +142,14 @@
     return this._joined && this._send({ type: 'stop', session: this.session });
   };
 
+  // The user is typing: tell the others, at most once per typingIntervalMs. Returns whether it was sent.
+  ChatClient.prototype.typing = function () {
+    var now = Date.now();
+    if (!this._joined || now - this._lastTyping < this.typingIntervalMs) return false;
+    this._lastTyping = now;
+    return this._send({ type: 'typing', session: this.session });
+  };
+
   // Disconnect for good (no reconnect). start() connects again and resumes after lastSeq.
   ChatClient.prototype.close = function () {
     this._stopped = true;
@@ -142,6 +157,7 @@
     var ws = this._ws;
     this._ws = null;
     this._joined = false;
+    this.users = [];
     if (ws) ws.close(1000, 'client closed');
     this._setState('closed');
   };
@@ -193,6 +209,7 @@
   ChatClient.prototype._onClose = function (e) {
     this._ws = null;
     this._joined = false;
+    this.users = []; // presence is not resumed: the next join brings the roster afresh
     this.pending.forEach(function (m) { m.sent = false; });
     clearTimeout(this._joinTimer);
     if (this._stopped) return this._setState('closed');
@@ -256,6 +273,11 @@
       case 'ack':
         this.pending.delete(f.id);
         this.on.onAck(f);
+        break;
+      case 'presence': // not a session event: no seq, never replayed
+        if (f.session !== this.session || !this._joined) return;
+        this.users = f.users;
+        this.on.onPresence(f);
         break;
       case 'error':
         this._onError(f);
