@@ -1,5 +1,6 @@
-/// The Lua of presence: one script for every operation (`ARGV[1]` names it), so they all share
-/// one SHA1 and reach Redis in the order they were sent, a NOSCRIPT reload included.
+/// The Lua of presence: one script for every operation (`ARGV[1]` names it), so one SCRIPT LOAD
+/// per Redis covers them all and every call is an EVALSHA of the same SHA1 (see "Order" in
+/// `RedisPresence` for why calls are never re-sent).
 ///
 /// Design (why these structures):
 /// - A session's tabs are one hash (`PresenceKeys`), so join, leave and typing each read and
