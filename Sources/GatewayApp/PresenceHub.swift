@@ -2,12 +2,12 @@ import GatewayCore
 import Synchronization
 
 /// Presence on this node: forwards joins, leaves and (throttled) typing to the backend, and turns
-/// what the backend delivers into frames for the connections here (`PresenceOutbox`), woken
-/// through the server like any other frame. Any thread.
+/// what the backend delivers into frames for the connections here (`PresenceBacklog`), woken
+/// through the server like any other frame. Any thread; a lock each for the backlog and the throttle.
 final class PresenceHub: Sendable {
     private let backend: any PresenceBackend
     private let link: ServerLink
-    private let outbox = PresenceOutbox()
+    private let backlog = Mutex(PresenceBacklog())
     private let throttle: Mutex<TypingThrottle>
     private let clock: @Sendable () -> Int
 
@@ -21,9 +21,10 @@ final class PresenceHub: Sendable {
 
     func start() {
         // The sink runs under the backend's lock: encode once, queue, wake; nothing that calls back.
-        backend.start { [outbox, link] delivery in
-            outbox.offer(ServerFrame.presence(delivery.update).encode(), session: delivery.update.session,
-                         to: delivery.recipients)
+        backend.start { [weak self] delivery in
+            guard let self else { return }
+            let frame = ServerFrame.presence(delivery.update).encode()
+            backlog.withLock { $0.offer(frame, session: delivery.update.session, to: delivery.recipients) }
             link.deliver(Fanout(wake: delivery.recipients))
         }
     }
@@ -41,7 +42,7 @@ final class PresenceHub: Sendable {
     /// A `leave` frame or the connection closing.
     func leave(session: String, connection: ConnectionID) {
         backend.leave(session: session, connection: connection)
-        outbox.discard(connection, session: session)
+        backlog.withLock { $0.discard(connection, session: session) }
         throttle.withLock { $0.forget(session: session, connection: connection) }
     }
 
@@ -53,6 +54,6 @@ final class PresenceHub: Sendable {
     }
 
     func nextFrame(for connection: ConnectionID) -> [UInt8]? {
-        outbox.take(for: connection)
+        backlog.withLock { $0.take(for: connection) }
     }
 }

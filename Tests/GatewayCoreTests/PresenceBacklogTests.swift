@@ -1,0 +1,67 @@
+import XCTest
+@testable import GatewayCore
+
+/// `PresenceBacklog`: frames in order per connection, the oldest of a session dropped past the
+/// limit (the newest always kept), sessions and connections independent, a leave discarding.
+final class PresenceBacklogTests: XCTestCase {
+    private let a = ConnectionID(1)
+    private let b = ConnectionID(2)
+
+    private func frame(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+    private func drain(_ backlog: inout PresenceBacklog, _ connection: ConnectionID) -> [String] {
+        var out: [String] = []
+        while let next = backlog.take(for: connection) { out.append(String(decoding: next, as: UTF8.self)) }
+        return out
+    }
+
+    func testFramesComeInOrderToEachRecipient() {
+        var backlog = PresenceBacklog()
+        backlog.offer(frame("s1"), session: "s", to: [a, b])
+        backlog.offer(frame("t1"), session: "t", to: [a])
+        backlog.offer(frame("s2"), session: "s", to: [a, b])
+        XCTAssertEqual(drain(&backlog, a), ["s1", "t1", "s2"])
+        XCTAssertEqual(drain(&backlog, b), ["s1", "s2"])
+        XCTAssertNil(backlog.take(for: a))
+        XCTAssertEqual(backlog.count, 0)
+    }
+
+    func testPastTheLimitTheOldestOfThatSessionGoes() {
+        var backlog = PresenceBacklog(perSessionLimit: 3)
+        backlog.offer(frame("t1"), session: "t", to: [a])
+        for index in 1...5 { backlog.offer(frame("s\(index)"), session: "s", to: [a]) }
+        backlog.offer(frame("t2"), session: "t", to: [a])
+        XCTAssertEqual(drain(&backlog, a), ["t1", "s3", "s4", "s5", "t2"], "s1 and s2 dropped; t untouched")
+    }
+
+    func testTakingMakesRoomAgain() {
+        var backlog = PresenceBacklog(perSessionLimit: 2)
+        backlog.offer(frame("1"), session: "s", to: [a])
+        backlog.offer(frame("2"), session: "s", to: [a])
+        XCTAssertEqual(backlog.take(for: a).map { String(decoding: $0, as: UTF8.self) }, "1")
+        backlog.offer(frame("3"), session: "s", to: [a])
+        XCTAssertEqual(drain(&backlog, a), ["2", "3"])
+    }
+
+    func testALimitOfOneKeepsTheNewest() {
+        var backlog = PresenceBacklog(perSessionLimit: 0)
+        XCTAssertEqual(backlog.perSessionLimit, 1)
+        backlog.offer(frame("old"), session: "s", to: [a])
+        backlog.offer(frame("new"), session: "s", to: [a])
+        XCTAssertEqual(drain(&backlog, a), ["new"])
+    }
+
+    func testDiscardDropsOneSessionOfOneConnection() {
+        var backlog = PresenceBacklog()
+        backlog.offer(frame("s1"), session: "s", to: [a, b])
+        backlog.offer(frame("t1"), session: "t", to: [a])
+        backlog.discard(a, session: "s")
+        backlog.discard(a, session: "nothing")
+        backlog.discard(ConnectionID(9), session: "s")
+        XCTAssertEqual(drain(&backlog, a), ["t1"])
+        XCTAssertEqual(drain(&backlog, b), ["s1"])
+        backlog.offer(frame("s2"), session: "s", to: [a])
+        backlog.discard(a, session: "s")
+        XCTAssertEqual(backlog.count, 0, "nothing left for it: no entry")
+    }
+}
