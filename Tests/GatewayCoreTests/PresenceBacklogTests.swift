@@ -1,8 +1,8 @@
 import XCTest
 @testable import GatewayCore
 
-/// `PresenceBacklog`: frames in order per connection, the oldest of a session dropped past the
-/// limit (the newest always kept), sessions and connections independent, a leave discarding.
+/// `PresenceBacklog`: frames in order per connection, the oldest of a session dropped past its byte
+/// bound (the newest always kept), sessions and connections independent, a leave discarding.
 final class PresenceBacklogTests: XCTestCase {
     private let a = ConnectionID(1)
     private let b = ConnectionID(2)
@@ -26,8 +26,8 @@ final class PresenceBacklogTests: XCTestCase {
         XCTAssertEqual(backlog.count, 0)
     }
 
-    func testPastTheLimitTheOldestOfThatSessionGoes() {
-        var backlog = PresenceBacklog(perSessionLimit: 3)
+    func testPastTheBoundTheOldestOfThatSessionGo() {
+        var backlog = PresenceBacklog(perSessionBytes: 6)  // three 2-byte frames of a session
         backlog.offer(frame("t1"), session: "t", to: [a])
         for index in 1...5 { backlog.offer(frame("s\(index)"), session: "s", to: [a]) }
         backlog.offer(frame("t2"), session: "t", to: [a])
@@ -35,7 +35,7 @@ final class PresenceBacklogTests: XCTestCase {
     }
 
     func testTakingMakesRoomAgain() {
-        var backlog = PresenceBacklog(perSessionLimit: 2)
+        var backlog = PresenceBacklog(perSessionBytes: 2)
         backlog.offer(frame("1"), session: "s", to: [a])
         backlog.offer(frame("2"), session: "s", to: [a])
         XCTAssertEqual(backlog.take(for: a).map { String(decoding: $0, as: UTF8.self) }, "1")
@@ -43,12 +43,24 @@ final class PresenceBacklogTests: XCTestCase {
         XCTAssertEqual(drain(&backlog, a), ["2", "3"])
     }
 
-    func testALimitOfOneKeepsTheNewest() {
-        var backlog = PresenceBacklog(perSessionLimit: 0)
-        XCTAssertEqual(backlog.perSessionLimit, 1)
-        backlog.offer(frame("old"), session: "s", to: [a])
-        backlog.offer(frame("new"), session: "s", to: [a])
-        XCTAssertEqual(drain(&backlog, a), ["new"])
+    func testAFrameOverTheBoundIsStillSentAndReplacesTheOlderOnes() {
+        var backlog = PresenceBacklog(perSessionBytes: 4)
+        backlog.offer(frame("ab"), session: "s", to: [a])
+        backlog.offer(frame("a big roster"), session: "s", to: [a])
+        XCTAssertEqual(drain(&backlog, a), ["a big roster"])
+        backlog.offer(frame("a big roster"), session: "s", to: [a])
+        backlog.offer(frame("the next big one"), session: "s", to: [a])
+        XCTAssertEqual(drain(&backlog, a), ["the next big one"], "big sessions collapse to their latest roster")
+    }
+
+    func testTheDefaultKeepsManySmallFrames() {
+        var backlog = PresenceBacklog()
+        XCTAssertEqual(backlog.perSessionBytes, 64 * 1024)
+        let small = Array(repeating: UInt8(ascii: "x"), count: 200)
+        for _ in 0..<100 { backlog.offer(small, session: "s", to: [a]) }
+        var taken = 0
+        while backlog.take(for: a) != nil { taken += 1 }
+        XCTAssertEqual(taken, 100)
     }
 
     func testDiscardDropsOneSessionOfOneConnection() {
