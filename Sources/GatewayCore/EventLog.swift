@@ -18,10 +18,14 @@ public struct EventLog: Sendable {
     /// Encoded bytes ever appended.
     public private(set) var totalBytes = 0
 
-    public init(session: String, capacity: Int) {
+    /// `startingAfter` > 0 makes a log whose first event will be `startingAfter + 1`, as if
+    /// everything up to it had been trimmed: a mirror of a shared log that holds only its tail.
+    public init(session: String, capacity: Int, startingAfter lastSeq: Int = 0) {
         precondition(capacity > 0, "the log must retain at least one event")
+        precondition(lastSeq >= 0, "seqs start at 1")
         self.session = session
         self.capacity = capacity
+        self.lastSeq = lastSeq
     }
 
     public var count: Int { entries.count - head }
@@ -31,8 +35,15 @@ public struct EventLog: Sendable {
 
     @discardableResult
     public mutating func append(timestamp: Int, body: SessionEventBody) -> SessionEvent {
-        lastSeq += 1
-        let event = SessionEvent(session: session, seq: lastSeq, timestamp: timestamp, body: body)
+        let event = SessionEvent(session: session, seq: lastSeq + 1, timestamp: timestamp, body: body)
+        append(event)
+        return event
+    }
+
+    /// Appends an event numbered elsewhere (a shared log's), keeping its bytes; it must be the next seq.
+    public mutating func append(_ event: SessionEvent) {
+        precondition(event.seq == lastSeq + 1 && event.session == session, "events are appended in seq order")
+        lastSeq = event.seq
         totalBytes += event.encoded.count
         entries.append(Entry(event: event, endOffset: totalBytes))
         if count > capacity {
@@ -42,7 +53,6 @@ public struct EventLog: Sendable {
                 head = 0
             }
         }
-        return event
     }
 
     /// Whether every event after `seq` is still retained (so a reader positioned at `seq` can continue).

@@ -39,6 +39,13 @@ public struct JSONWriter {
         needsComma = false
     }
 
+    /// Writes `"key":` alone, for a value the caller splices in later (a frame template filled in by
+    /// Redis); what follows is written as the next member, after a comma.
+    public mutating func key(_ key: String) {
+        writeKey(key)
+        needsComma = true
+    }
+
     public mutating func field(_ key: String, _ value: String) {
         writeKey(key)
         writeString(value)

@@ -153,15 +153,6 @@ public final class MemorySessionStore: SessionStore {
     }
 
     private func fanout(_ state: SessionState) -> Fanout {
-        var result = Fanout()
-        result.wake.reserveCapacity(state.subscribers.count)
-        for (connection, cursor) in state.subscribers {
-            if cursor.backlogBeyondNextEvent(in: state.log) > settings.outboundCapBytes {
-                result.slowConsumers.append(connection)
-            } else {
-                result.wake.append(connection)
-            }
-        }
-        return result
+        state.fanout(outboundCapBytes: settings.outboundCapBytes)
     }
 }

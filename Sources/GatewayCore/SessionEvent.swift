@@ -40,6 +40,17 @@ public struct SessionEvent: Sendable, Equatable {
         self.encoded = SessionEvent.encode(session: session, seq: seq, fromSeq: nil, timestamp: timestamp, body: body)
     }
 
+    /// The verbatim frame of an event encoded elsewhere (decoded from the wire, or numbered and
+    /// stamped by Redis from a `SessionEventFrameTemplate`): `encoded` is kept as received, so every
+    /// node relays the same bytes.
+    init(session: String, seq: Int, timestamp: Int, body: SessionEventBody, encoded: [UInt8]) {
+        self.session = session
+        self.seq = seq
+        self.timestamp = timestamp
+        self.body = body
+        self.encoded = encoded
+    }
+
     /// The wire frame; `fromSeq` is set on a frame that merges the deltas `fromSeq...seq`.
     public static func encode(session: String, seq: Int, fromSeq: Int?, timestamp: Int, body: SessionEventBody) -> [UInt8] {
         var json = JSONWriter(capacity: 96)
@@ -47,6 +58,14 @@ public struct SessionEvent: Sendable, Equatable {
         json.field("type", body.typeName)
         json.field("session", session)
         json.field("seq", seq)
+        writeFields(of: body, fromSeq: fromSeq, to: &json)
+        json.field("ts", timestamp)
+        json.endObject()
+        return json.bytes
+    }
+
+    /// What lies between `seq` and `ts`: the body's own fields, in the order docs/protocol.md lists them.
+    static func writeFields(of body: SessionEventBody, fromSeq: Int?, to json: inout JSONWriter) {
         switch body {
         case .message(let id, let author, let text):
             json.field("id", id)
@@ -79,8 +98,5 @@ public struct SessionEvent: Sendable, Equatable {
                 json.endObject()
             }
         }
-        json.field("ts", timestamp)
-        json.endObject()
-        return json.bytes
     }
 }

@@ -6,6 +6,12 @@ public struct SessionState: Sendable {
         public var turn: String
         public var messageID: String
         public var model: String
+
+        public init(turn: String, messageID: String, model: String) {
+            self.turn = turn
+            self.messageID = messageID
+            self.model = model
+        }
     }
 
     public enum JoinOutcome: Sendable, Equatable {
@@ -81,6 +87,21 @@ public struct SessionState: Sendable {
         subscribers[connection]?.lagBytes(in: log) ?? 0
     }
 
+    /// Whom to wake after an append, and who fell behind by more than `outboundCapBytes` beyond the
+    /// event they would take next (slow consumers, closed 4008).
+    public func fanout(outboundCapBytes: Int) -> Fanout {
+        var result = Fanout()
+        result.wake.reserveCapacity(subscribers.count)
+        for (connection, cursor) in subscribers {
+            if cursor.backlogBeyondNextEvent(in: log) > outboundCapBytes {
+                result.slowConsumers.append(connection)
+            } else {
+                result.wake.append(connection)
+            }
+        }
+        return result
+    }
+
     /// `admit` is asked, with the history, only once the message would be appended: it queues the
     /// turn with the workers and says how it starts, or refuses it with nil (then nothing is
     /// appended and the id stays unused).
@@ -140,6 +161,92 @@ public struct SessionState: Sendable {
         let firstRetained = log.firstRetainedSeq
         messageIDs = messageIDs.filter { _, entry in
             entry.seq >= firstRetained || now - entry.acceptedAt < Self.messageIDRetentionMillis
+        }
+    }
+}
+
+// MARK: - Mirroring a shared log
+
+extension SessionState {
+    /// What a node reads from a shared log to mirror a session: the log's tail, the transcript and
+    /// the active turn, all as of one atomic read.
+    public struct ReplicaSeed: Sendable, Equatable {
+        public var lastSeq: Int
+        /// The retained tail of the log, oldest first, ending at `lastSeq`.
+        public var events: [SessionEvent]
+        /// With the active turn's reply so far as its last, streaming, entry.
+        public var transcript: [Transcript.Entry]
+        public var activeTurn: ActiveTurn?
+
+        /// Keeps only the run of `events` that ends at `lastSeq` without a hole (a mirror's log cannot
+        /// have one); what is left out counts as trimmed.
+        public init(session: String, lastSeq: Int, events: [SessionEvent], transcript: [Transcript.Entry], activeTurn: ActiveTurn?) {
+            self.lastSeq = max(0, lastSeq)
+            var run: [SessionEvent] = []
+            for event in events.reversed() {
+                guard event.session == session, event.seq == self.lastSeq - run.count else { break }
+                run.append(event)
+            }
+            self.events = run.reversed()
+            self.transcript = transcript
+            self.activeTurn = activeTurn
+        }
+    }
+
+    public enum ReplicaApply: Sendable, Equatable {
+        case applied
+        /// Already held (seq at or before the last): a replay overlapping live delivery.
+        case duplicate
+        /// Events between the last held and this one were missed; nothing was applied.
+        case gap(missingFrom: Int)
+    }
+
+    /// A mirror built from `seed`; its events are taken as they are (the seed's transcript already
+    /// includes them).
+    public init(replicaOf seed: ReplicaSeed, id: String, maxEvents: Int, maxTranscriptEntries: Int, now: Int) {
+        self.init(id: id, maxEvents: maxEvents, maxTranscriptEntries: maxTranscriptEntries, now: now)
+        log = EventLog(session: id, capacity: maxEvents, startingAfter: seed.lastSeq - seed.events.count)
+        for event in seed.events { log.append(event) }
+        transcript = Transcript(maxEntries: maxTranscriptEntries, entries: seed.transcript)
+        activeTurn = seed.activeTurn
+    }
+
+    /// Applies an event another node appended, with its seq and bytes, if it is the next one.
+    public mutating func applyReplicated(_ event: SessionEvent, now: Int) -> ReplicaApply {
+        guard event.session == id, event.seq > log.lastSeq else { return .duplicate }
+        guard event.seq == log.lastSeq + 1 else { return .gap(missingFrom: log.lastSeq + 1) }
+        switch event.body {
+        case .turnStart(let turn, let model, _, _):
+            var messageID = ""
+            if case .message(let id, _, _)? = log.event(seq: event.seq - 1)?.body { messageID = id }
+            activeTurn = ActiveTurn(turn: turn, messageID: messageID, model: model)
+        case .turnEnd(let turn, _, _, _, _) where activeTurn?.turn == turn:
+            activeTurn = nil
+        default:
+            break
+        }
+        lastActivity = now
+        transcript.apply(event.body)
+        log.append(event)
+        return .applied
+    }
+
+    /// Replaces the mirror with a fresh read when the events it missed are gone from the shared log.
+    /// Subscribers keep their place where the new log still holds what follows it; the others get a
+    /// snapshot, exactly as a subscriber whose position was trimmed away would.
+    public mutating func reseed(_ seed: ReplicaSeed, now: Int) {
+        let cursors = subscribers
+        self = SessionState(replicaOf: seed, id: id, maxEvents: log.capacity, maxTranscriptEntries: transcript.maxEntries, now: now)
+        var snapshot: [UInt8]?
+        for (connection, cursor) in cursors {
+            if let offset = log.offset(after: cursor.seq) {
+                subscribers[connection] = SubscriberCursor(seq: cursor.seq, offset: offset, pendingSnapshot: cursor.pendingSnapshot)
+            } else {
+                if snapshot == nil {
+                    snapshot = ServerFrame.snapshot(Snapshot(session: id, seq: log.lastSeq, entries: transcript.entries)).encode()
+                }
+                subscribers[connection] = SubscriberCursor(seq: log.lastSeq, offset: log.totalBytes, pendingSnapshot: snapshot)
+            }
         }
     }
 }

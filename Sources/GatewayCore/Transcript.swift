@@ -11,6 +11,18 @@ public struct Transcript: Sendable, Equatable {
         public var model: String?
         public var streaming: Bool
         public var finish: TurnFinish?
+
+        public init(id: String, role: ChatRole, author: String, text: String, turn: String? = nil, model: String? = nil,
+                    streaming: Bool = false, finish: TurnFinish? = nil) {
+            self.id = id
+            self.role = role
+            self.author = author
+            self.text = text
+            self.turn = turn
+            self.model = model
+            self.streaming = streaming
+            self.finish = finish
+        }
     }
 
     public private(set) var entries: [Entry] = []
@@ -18,6 +30,12 @@ public struct Transcript: Sendable, Equatable {
 
     public init(maxEntries: Int = 1000) {
         self.maxEntries = max(2, maxEntries)
+    }
+
+    /// A transcript read back from a shared store (oldest first), cut to `maxEntries` like one built here.
+    public init(maxEntries: Int = 1000, entries: [Entry]) {
+        self.init(maxEntries: maxEntries)
+        self.entries = Array(entries.suffix(self.maxEntries))
     }
 
     public mutating func apply(_ body: SessionEventBody) {

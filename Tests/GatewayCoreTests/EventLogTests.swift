@@ -204,4 +204,30 @@ final class EventLogTests: XCTestCase {
         XCTAssertLessThanOrEqual(maxEntries, 2 * capacity + 1)
         XCTAssertEqual(log.events(after: log.firstRetainedSeq - 1).map(\.seq), Array(18_001...20_000))
     }
+
+    func testALogStartingAfterASeqLooksTrimmedUpToIt() {
+        var log = EventLog(session: "s", capacity: 3, startingAfter: 40)
+        XCTAssertEqual(log.lastSeq, 40)
+        XCTAssertEqual(log.count, 0)
+        XCTAssertEqual(log.firstRetainedSeq, 41)
+        XCTAssertFalse(log.isUntrimmed)
+        XCTAssertTrue(log.canResume(after: 40))
+        XCTAssertFalse(log.canResume(after: 39))
+        XCTAssertEqual(log.offset(after: 40), 0)
+        let appended = log.append(timestamp: 9, body: delta(41))
+        XCTAssertEqual(appended.seq, 41)
+        XCTAssertEqual(log.event(seq: 41), appended)
+        XCTAssertEqual(log.totalBytes, appended.encoded.count)
+    }
+
+    func testEventsNumberedElsewhereKeepTheirSeqAndBytes() throws {
+        var log = EventLog(session: "s", capacity: 2, startingAfter: 6)
+        let frames = (7...9).map { Array(#"{"type":"turn.delta","session":"s","seq":\#($0),"turn":"t","text":"\/x","ts":1}"#.utf8) }
+        for frame in frames { log.append(try SessionEvent(decoding: frame)) }
+        XCTAssertEqual(log.lastSeq, 9)
+        XCTAssertEqual(log.firstRetainedSeq, 8, "trimmed to capacity like any other log")
+        XCTAssertEqual(log.events(after: 7).map(\.encoded), Array(frames[1...]))
+        XCTAssertEqual(log.totalBytes, frames.map(\.count).reduce(0, +))
+        XCTAssertEqual(log.offset(after: 8), frames[0].count + frames[1].count)
+    }
 }

@@ -106,4 +106,12 @@ final class TranscriptTests: XCTestCase {
         XCTAssertEqual(transcript.history(limit: 2).map(\.content), ["partial", "q3"],
                        "left-out replies do not use up the limit")
     }
+
+    func testATranscriptReadBackIsCutToMaxEntriesOldestFirst() {
+        let entries = (1...5).map { Transcript.Entry(id: "m\($0)", role: .user, author: "a", text: "\($0)") }
+        var transcript = Transcript(maxEntries: 3, entries: entries)
+        XCTAssertEqual(transcript.entries.map(\.id), ["m3", "m4", "m5"])
+        transcript.apply(.message(id: "m6", author: "a", text: "6"))
+        XCTAssertEqual(transcript.entries.map(\.id), ["m4", "m5", "m6"])
+    }
 }
