@@ -126,6 +126,11 @@ public final class RedisSessionStore: SessionStore {
 
     public var sessionCount: Int { table.withLock { $0.mirrors.count } }
 
+    /// Where the session's mirror is, for tests' failure messages.
+    func mirrorSummary(_ session: String) -> String {
+        table.withLock { $0.mirrors[session] }?.mirror.withLock { $0.summary } ?? "no mirror"
+    }
+
     /// Whether the append scripts are loaded (appends submitted before wait for the load).
     var appendScriptsLoaded: Bool { pipeline.isLoaded }
 

@@ -73,6 +73,12 @@ struct SessionMirror {
         self.outboundCapBytes = outboundCapBytes
     }
 
+    /// For failure messages of tests: where the mirror is.
+    var summary: String {
+        "\(phase), last seq \(state.map { String($0.log.lastSeq) } ?? "-"), \(buffer.count) held, \(waiting.count) waiting, "
+            + "\(state?.subscribers.count ?? 0) subscribed, read \(generation)"
+    }
+
     /// Nobody subscribed here and nobody waiting to be: the mirror can go.
     var isUnused: Bool { (state?.subscribers.isEmpty ?? true) && waiting.isEmpty }
 

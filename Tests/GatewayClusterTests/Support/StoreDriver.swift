@@ -81,15 +81,21 @@ final class StoreDriver: Sendable {
     }
 
     func frames(_ session: String, _ connection: ConnectionID, through seq: Int) throws -> [DecodedFrame] {
+        try frames(session, connection, until: { ($0.seq ?? 0) >= seq }, what: "through seq \(seq)")
+    }
+
+    /// Takes frames until one satisfies `last`.
+    func frames(_ session: String, _ connection: ConnectionID, until last: (DecodedFrame) -> Bool,
+                what: String) throws -> [DecodedFrame] {
         var frames: [DecodedFrame] = []
         let deadline = Date().addingTimeInterval(Self.wait)
-        while !(frames.last.map { ($0.seq ?? 0) >= seq } ?? false) {
+        while !(frames.last.map(last) ?? false) {
             if let frame = store.nextFrame(session: session, connection: connection) {
                 frames.append(DecodedFrame(frame))
                 continue
             }
             guard Date() < deadline else {
-                throw Timeout(description: "no frame through seq \(seq) for \(connection); got \(frames.map(\.description))")
+                throw Timeout(description: "no frame \(what) for \(connection); got \(frames.map(\.description))")
             }
             usleep(1_000)
         }
