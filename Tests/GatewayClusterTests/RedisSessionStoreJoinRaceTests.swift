@@ -22,10 +22,8 @@ final class RedisSessionStoreJoinRaceTests: RedisStoreTestCase {
 
     func testResumingWhileAnotherNodeStreamsMissesNothingAndRepeatsNothing() throws {
         // The log holds far more than one reply, so every resume is inside it (recovered).
-        let settings = RedisSessionStore.Settings(maxEvents: 5000, maxTranscriptEntries: 100, idleTTLMillis: 600_000,
-                                                  outboundCapBytes: 1 << 24)
-        let writer = StoreDriver(try makeReadyStore(settings))
-        let reader = StoreDriver(try makeReadyStore(settings))
+        let writer = StoreDriver(try makeReadyStore(Self.roomy))
+        let reader = StoreDriver(try makeReadyStore(Self.roomy))
         let probe = try makeClient()
         for round in 1...40 {
             // Odd rounds join a session the reader node does not mirror yet (subscribe, then read, then

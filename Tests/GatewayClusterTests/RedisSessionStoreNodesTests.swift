@@ -9,9 +9,6 @@ import XCTest
 final class RedisSessionStoreNodesTests: RedisStoreTestCase {
     private let alice = ConnectionID(1)
     private let bob = ConnectionID(2)
-    /// A log long enough that a subscriber reading only at the end still finds its place in it.
-    static let roomy = RedisSessionStore.Settings(maxEvents: 5000, maxTranscriptEntries: 1000, idleTTLMillis: 600_000,
-                                                  outboundCapBytes: 1 << 24)
 
     func testASubscriberOnEachNodeReceivesByteIdenticalFramesWhoeverAppends() throws {
         let a = StoreDriver(try makeReadyStore())

@@ -24,6 +24,9 @@ class RedisStoreTestCase: XCTestCase {
                                                           threadName: "test-redis-sub")
     static let defaultSettings = RedisSessionStore.Settings(maxEvents: 100, maxTranscriptEntries: 100, idleTTLMillis: 600_000,
                                                             outboundCapBytes: 1 << 20)
+    /// A log long enough that a subscriber reading only at the end of a test still finds its place in it.
+    static let roomy = RedisSessionStore.Settings(maxEvents: 5000, maxTranscriptEntries: 1000, idleTTLMillis: 600_000,
+                                                  outboundCapBytes: 1 << 24)
 
     override func setUpWithError() throws {
         server = try RedisTestServer()
@@ -56,13 +59,14 @@ class RedisStoreTestCase: XCTestCase {
 
     /// redis-cli's answer, lines split.
     func cli(_ arguments: String...) throws -> [String] {
-        try server.cli(arguments).split(separator: "\n").map(String.init)
+        // INFO answers with CRLF, which Swift sees as one Character.
+        try server.cli(arguments).split(whereSeparator: \.isNewline).map(String.init)
     }
 
     /// `calls` of each command in INFO commandstats, e.g. ["evalsha": 200, "publish": 200].
     func commandCalls() throws -> [String: Int] {
         var calls: [String: Int] = [:]
-        for line in try server.cli(["INFO", "commandstats"]).split(separator: "\n") {
+        for line in try cli("INFO", "commandstats") {
             // cmdstat_evalsha:calls=200,usec=...
             guard line.hasPrefix("cmdstat_"), let colon = line.firstIndex(of: ":") else { continue }
             let name = String(line[line.index(line.startIndex, offsetBy: 8)..<colon])
