@@ -98,3 +98,27 @@ extension RedisStoreTestCase {
         XCTFail("session \(session) never reached seq \(seq)")
     }
 }
+
+extension RedisStoreTestCase {
+    /// One command through a client of the test's own (binary-safe, unlike redis-cli's output).
+    func command(_ arguments: [RedisArgument], on client: RedisClient) throws -> RedisValue {
+        let answer = Recorder<Result<RedisValue, RedisError>>()
+        client.send(arguments) { answer.append($0) }
+        guard answer.waitUntil(timeout: 5, { !$0.isEmpty }) else { throw StoreDriver.Timeout(description: "\(arguments.first!)") }
+        return try answer.all[0].get()
+    }
+
+    /// Runs a script made of the session log's Lua library and `body`, with the store scripts' common arguments.
+    func evaluateWithLibrary(_ body: String, session: String, arguments: [RedisArgument] = [], on client: RedisClient,
+                             settings: RedisSessionStore.Settings = defaultSettings, keys: ClusterKeys = ClusterKeys()) throws -> RedisValue {
+        let script = RedisScript(SessionLogLua.library + """
+            local K = session_keys(ARGV[1], ARGV[2])
+            local C = settings(ARGV[3], ARGV[4], ARGV[5])
+
+            """ + body)
+        let answer = Recorder<Result<RedisValue, RedisError>>()
+        client.evaluate(script, arguments: SessionLogScripts.common(keys, session, settings) + arguments) { answer.append($0) }
+        guard answer.waitUntil(timeout: 5, { !$0.isEmpty }) else { throw StoreDriver.Timeout(description: "script") }
+        return try answer.all[0].get()
+    }
+}
