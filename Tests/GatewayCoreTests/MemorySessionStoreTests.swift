@@ -1,9 +1,10 @@
 import XCTest
 @testable import GatewayCore
 
-/// `MemorySessionStore`: the fanout each mutation hands the delivery sink (wake the subscribers, or
-/// name those whose lag passed the outbound cap as slow consumers), per-session isolation, and idle
-/// expiry on an injected clock. The memory store answers every completion inline.
+/// What only `MemorySessionStore` does: it holds every session (not just those joined here), keeps
+/// the relayed text itself, stamps events with an injected clock, and expires idle sessions. What
+/// every store does (fan-out, slow consumers, admission, the join rules) is in GatewayClusterTests'
+/// `SessionStoreBehaviour`, run against this store and the Redis one. Completions run inline here.
 final class MemorySessionStoreTests: XCTestCase {
     private let alice = ConnectionID(1)
     private let bob = ConnectionID(2)
@@ -71,9 +72,13 @@ final class MemorySessionStoreTests: XCTestCase {
         return frames
     }
 
-    /// Encoded size of the event the store will append next, so tests can put the cap exactly on a boundary.
-    private func size(seq: Int, _ body: SessionEventBody) -> Int {
-        SessionEvent(session: "s", seq: seq, timestamp: clock.now, body: body).encoded.count
+    func testTextRelayedInATurnIsKeptPerSession() {
+        let store = makeStore()
+        _ = accept(store, session: "a", id: "m1", turn: "t1")
+        _ = accept(store, session: "b", id: "m1", turn: "t1")
+        _ = delta(store, session: "a", turn: "t1", text: "for a")
+        XCTAssertEqual(store.relayedText(session: "a", turn: "t1"), "for a")
+        XCTAssertEqual(store.relayedText(session: "b", turn: "t1"), "")
     }
 
     func testJoinCreatesTheSessionAndLeaveReportsWhoIsLeft() {
@@ -97,111 +102,6 @@ final class MemorySessionStoreTests: XCTestCase {
         XCTAssertNil(active(store, "s"))
         XCTAssertEqual(store.relayedText(session: "s", turn: "t1"), "")
         XCTAssertEqual(store.sessionCount, 0)
-    }
-
-    func testEveryAppendWakesEverySubscriberThatKeepsUp() {
-        let store = makeStore()
-        _ = join(store, "s", alice)
-        _ = join(store, "s", bob)
-        let (outcome, accepted) = accept(store, id: "m1", turn: "t1")
-        XCTAssertEqual(outcome, .accepted(ackSeq: 1))
-        XCTAssertEqual(Set(accepted.wake), [alice, bob])
-        XCTAssertEqual(accepted.slowConsumers, [])
-        XCTAssertEqual(Set(delta(store, session: "s", turn: "t1", text: "x").wake), [alice, bob])
-        let ended = end(store, turn: "t1")
-        XCTAssertTrue(ended.ended)
-        XCTAssertEqual(Set(ended.fanout.wake), [alice, bob])
-        XCTAssertEqual(drain(store, alice).map(\.type), ["message", "turn.start", "turn.delta", "turn.end"])
-    }
-
-    func testTheSinkIsCalledAsDirectlyAfterManyDeliveriesAsAfterTheFirst() {
-        // The stack depth inside the sink, not a time: a sink wrapped anew on each delivery shows
-        // as frames that pile up from one event to the next.
-        let store = makeStore()
-        let depths = Depths()
-        store.setDelivery { _ in depths.values.append(Thread.callStackSymbols.count) }
-        _ = join(store, "s", alice)
-        _ = accept(store, id: "m1", turn: "t1")
-        for _ in 0..<50 { store.appendDelta(session: "s", turn: "t1", text: "x") }
-        XCTAssertEqual(depths.values.count, 51)
-        XCTAssertEqual(Set(depths.values.dropFirst()).count, 1, "depths \(depths.values.prefix(5))…\(depths.values.suffix(2))")
-    }
-
-    private final class Depths: @unchecked Sendable {
-        // Written by the sink, which the memory store calls inline on the test's thread.
-        var values: [Int] = []
-    }
-
-    func testNothingAppendedMeansNobodyToWake() {
-        let store = makeStore()
-        _ = join(store, "s", alice)
-        XCTAssertEqual(accept(store, id: "m0", turn: "t0") { _ in false }.1, .none)
-        _ = accept(store, id: "m1", turn: "t1")
-        XCTAssertEqual(accept(store, id: "m1", turn: "t2").1, .none, "duplicate")
-        XCTAssertEqual(accept(store, id: "m2", turn: "t2").1, .none, "busy")
-        XCTAssertEqual(delta(store, session: "s", turn: "t0", text: "x"), .none, "not the active turn")
-        XCTAssertEqual(delta(store, session: "s", turn: "t1", text: ""), .none, "empty delta")
-        XCTAssertTrue(end(store, turn: "t1").ended)
-        XCTAssertEqual(end(store, turn: "t1").ended, false)
-        XCTAssertEqual(end(store, turn: "t1").fanout, .none)
-    }
-
-    func testASubscriberPastTheOutboundCapIsASlowConsumerWhileOthersAreWoken() {
-        // Bob takes nothing, so his lag is every event. The cap counts what is behind the event he
-        // would take next (the message): it is exactly his backlog after three events.
-        let start = size(seq: 2, .turnStart(turn: "t1", model: "demo"))
-        let firstDelta = size(seq: 3, .turnDelta(turn: "t1", text: "0123456789"))
-        let store = makeStore(outboundCapBytes: start + firstDelta)
-        _ = join(store, "s", alice)
-        _ = join(store, "s", bob)
-
-        XCTAssertEqual(Set(accept(store, id: "m1", turn: "t1").1.wake), [alice, bob])
-        _ = drain(store, alice)
-        let atTheCap = delta(store, session: "s", turn: "t1", text: "0123456789")
-        XCTAssertEqual(Set(atTheCap.wake), [alice, bob], "a lag equal to the cap is still allowed")
-        XCTAssertEqual(atTheCap.slowConsumers, [])
-        _ = drain(store, alice)
-
-        let pastTheCap = delta(store, session: "s", turn: "t1", text: "x")
-        XCTAssertEqual(pastTheCap.wake, [alice])
-        XCTAssertEqual(pastTheCap.slowConsumers, [bob])
-        _ = drain(store, alice)
-        let stillPast = end(store, turn: "t1").fanout
-        XCTAssertEqual(stillPast, Fanout(wake: [alice], slowConsumers: [bob]))
-    }
-
-    func testASlowConsumerThatCatchesUpIsWokenAgain() {
-        let store = makeStore(outboundCapBytes: 400)
-        _ = join(store, "s", bob)
-        _ = accept(store, id: "m1", turn: "t1")
-        var fanout = Fanout.none
-        while fanout.slowConsumers.isEmpty { fanout = delta(store, session: "s", turn: "t1", text: "0123456789") }
-        XCTAssertEqual(fanout, Fanout(wake: [], slowConsumers: [bob]))
-        let frames = drain(store, bob)
-        XCTAssertEqual(frames.map(\.type), ["message", "turn.start", "turn.delta"], "the waiting deltas come merged")
-        XCTAssertEqual(frames.last?.fromSeq, 3)
-        XCTAssertEqual(end(store, turn: "t1").fanout, Fanout(wake: [bob]))
-    }
-
-    func testSessionsAreIsolated() {
-        let store = makeStore()
-        _ = join(store, "a", alice)
-        _ = join(store, "b", bob)
-        XCTAssertEqual(accept(store, session: "a", id: "m1", turn: "t1").1.wake, [alice])
-        XCTAssertEqual(accept(store, session: "b", id: "m1", turn: "t1").0, .accepted(ackSeq: 1), "ids are per session")
-        XCTAssertEqual(delta(store, session: "a", turn: "t1", text: "for a"), Fanout(wake: [alice]))
-        XCTAssertEqual(drain(store, session: "b", bob).map(\.seq), [1, 2])
-        XCTAssertNil(store.nextFrame(session: "b", connection: alice), "alice never joined b")
-        XCTAssertEqual(store.relayedText(session: "a", turn: "t1"), "for a")
-        XCTAssertEqual(store.relayedText(session: "b", turn: "t1"), "")
-    }
-
-    func testActiveTurnIsReportedUntilItEnds() {
-        let store = makeStore()
-        _ = accept(store, id: "m1", turn: "t1")
-        XCTAssertEqual(active(store, "s"), SessionState.ActiveTurn(turn: "t1", messageID: "m1", model: "demo"))
-        _ = end(store, turn: "t1")
-        XCTAssertNil(active(store, "s"))
     }
 
     func testEventsAreStampedWithTheInjectedClock() {
