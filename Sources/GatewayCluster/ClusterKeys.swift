@@ -6,18 +6,24 @@
 ///
 /// Layout (docs/multi-node.md has the reasoning):
 /// - `P:s:ID:seq`    string, last seq of the session (INCR in the append scripts, gap-free)
-/// - `P:s:ID:log`    stream, one entry per event, entry id `SEQ-1`, field `e` = the wire frame
-/// - `P:s:ID:meta`   hash: `turn` active turn id, `msg` its message id, `model`, `streamed` 0/1
-/// - `P:s:ID:ids`    hash: message id -> ack seq (duplicate detection)
-/// - `P:s:ID:tx`     list of transcript entries (JSON), capped at `sessions.max_transcript_entries`
+/// - `P:s:ID:log`    stream, one entry per event, entry id `SEQ-1`, field `e` = the wire frame;
+///                   trimmed with `MAXLEN ~ sessions.max_events` (it holds at least that many)
+/// - `P:s:ID:meta`   hash, only while a turn is active: `turn` its id, `msg` its message id, `model`,
+///                   `streamed` 0/1 (a delta went out), `w`/`n` the last delta's writer and number
+/// - `P:s:ID:ids`    hash: message id -> "ACK_SEQ ACCEPTED_AT_MS" (duplicate detection)
+/// - `P:s:ID:tx`     list of finished transcript entries (a snapshot's `messages` items, JSON),
+///                   capped at `sessions.max_transcript_entries`; the active turn's is meta + reply
 /// - `P:s:ID:reply`  string, text relayed so far in the active turn
 /// - `P:s:ID`        pub/sub channel: every appended event's wire frame
-/// - `P:turns`       stream: the work queue (consumer group `workers`)
-/// - `P:turn:TID`    hash: the queued/owned turn (session, job, owner, retried, end templates)
+/// - `P:turns`       stream: the work queue (consumer group `workers`); entries `turn TID session ID`
+/// - `P:turn:TID`    hash: the queued/owned turn; `session`, `job` and `queued_at` (ms, Redis TIME) are
+///                   written with the turn's start, `owner`, `retried` and the rest by the queue;
+///                   deleted with the turn's end
 /// - `P:leases`      sorted set: turn id -> lease expiry (ms, Redis TIME)
 /// - `P:node:NODE`   pub/sub channel: control messages to one node (stop a turn it runs)
 /// - `P:p:...`       presence; `P:rl:...` rate limits
-/// Every key but the work queue and the lease set has a TTL.
+/// Every key but the work queue and the lease set has a TTL. The Lua side names the session keys
+/// in `SessionLogLua`'s `session_keys`, which a test holds to these.
 public struct ClusterKeys: Sendable, Equatable {
     public let prefix: String
 
