@@ -67,7 +67,9 @@ public final class RedisSessionStore: SessionStore {
     let log: @Sendable (String) -> Void
     let subscriber: RedisSubscriber
     private let pipeline: AppendPipeline
-    private let delivery = Mutex<(@Sendable (Fanout) -> Void)?>(nil)
+    /// Boxed, as in `MemorySessionStore`: a closure kept directly in a Mutex is reabstracted on every
+    /// `withLock`, and the thunks pile up with every delivery.
+    private let delivery = Mutex<DeliverySink?>(nil)
     private let writer: String
     /// Per (session, turn) appended by this node: the count of its deltas, which the delta script
     /// uses to drop one that arrives after a later one (see `AppendPipeline`).
@@ -135,7 +137,8 @@ public final class RedisSessionStore: SessionStore {
     var appendScriptsLoaded: Bool { pipeline.isLoaded }
 
     public func setDelivery(_ delivery: @escaping @Sendable (Fanout) -> Void) {
-        self.delivery.withLock { $0 = delivery }
+        let sink = DeliverySink(delivery)
+        self.delivery.withLock { $0 = sink }
     }
 
     // MARK: - Local subscribers
@@ -273,9 +276,14 @@ public final class RedisSessionStore: SessionStore {
 
     func perform(_ effects: SessionMirror.Effects, session: String, box: MirrorBox) {
         for (join, result) in effects.completions { join.completion(result) }
-        if !effects.fanout.isEmpty, let sink = delivery.withLock({ $0 }) { sink(effects.fanout) }
+        if !effects.fanout.isEmpty, let sink = delivery.withLock({ $0 }) { sink.deliver(effects.fanout) }
         if let read = effects.read { startRead(read, session: session, box: box) }
     }
+}
+
+private final class DeliverySink: Sendable {
+    let deliver: @Sendable (Fanout) -> Void
+    init(_ deliver: @escaping @Sendable (Fanout) -> Void) { self.deliver = deliver }
 }
 
 /// Hands subscriber events to the store, which cannot be captured before its init completes; events

@@ -18,6 +18,7 @@ final class MemorySessionStoreBehaviourTests: XCTestCase, StoreBackend {
     func testAppendsToATurnThatIsNotActiveAreDropped() throws { try suite.appendsToATurnThatIsNotActiveAreDropped() }
     func testEveryAppendWakesEverySubscriberThatKeepsUp() throws { try suite.everyAppendWakesEverySubscriberThatKeepsUp() }
     func testRefusedMessagesAppendNothing() throws { try suite.refusedMessagesAppendNothing() }
+    func testTheSinkIsCalledAsDirectlyAfterManyDeliveriesAsAfterTheFirst() throws { try suite.theSinkIsCalledAsDirectlyAfterManyDeliveriesAsAfterTheFirst() }
     func testASubscriberPastTheOutboundCapIsASlowConsumerWhileOthersAreWoken() throws { try suite.aSubscriberPastTheOutboundCapIsASlowConsumerWhileOthersAreWoken() }
     func testASlowConsumerThatCatchesUpIsWokenAgain() throws { try suite.aSlowConsumerThatCatchesUpIsWokenAgain() }
     func testSessionsAreIsolated() throws { try suite.sessionsAreIsolated() }

@@ -26,6 +26,7 @@ final class RedisSessionStoreBehaviourTests: RedisStoreTestCase, StoreBackend {
     func testAppendsToATurnThatIsNotActiveAreDropped() throws { try suite.appendsToATurnThatIsNotActiveAreDropped() }
     func testEveryAppendWakesEverySubscriberThatKeepsUp() throws { try suite.everyAppendWakesEverySubscriberThatKeepsUp() }
     func testRefusedMessagesAppendNothing() throws { try suite.refusedMessagesAppendNothing() }
+    func testTheSinkIsCalledAsDirectlyAfterManyDeliveriesAsAfterTheFirst() throws { try suite.theSinkIsCalledAsDirectlyAfterManyDeliveriesAsAfterTheFirst() }
     func testASubscriberPastTheOutboundCapIsASlowConsumerWhileOthersAreWoken() throws { try suite.aSubscriberPastTheOutboundCapIsASlowConsumerWhileOthersAreWoken() }
     func testASlowConsumerThatCatchesUpIsWokenAgain() throws { try suite.aSlowConsumerThatCatchesUpIsWokenAgain() }
     func testSessionsAreIsolated() throws { try suite.sessionsAreIsolated() }

@@ -69,6 +69,19 @@ struct SessionStoreBehaviour {
         XCTAssertNil(try store.active())
     }
 
+    func theSinkIsCalledAsDirectlyAfterManyDeliveriesAsAfterTheFirst() throws {
+        // The stack depth inside the sink, not a time: a sink wrapped anew on each delivery shows as
+        // frames that pile up from one event to the next.
+        let store = try backend.makeDriver()
+        _ = try store.joined("s", alice)
+        let mark = store.mark
+        _ = try store.accepted(id: "m1", turn: "t1")
+        for _ in 0..<50 { store.delta(turn: "t1", text: "x") }
+        _ = try store.fanout(since: mark, count: backend.fanouts(forEvents: 2) + 50)
+        let depths = store.sinkDepths.all.dropFirst(mark)
+        XCTAssertEqual(Set(depths.dropFirst()).count, 1, "depths \(depths.prefix(5))…\(depths.suffix(2))")
+    }
+
     func refusedMessagesAppendNothing() throws {
         let store = try backend.makeDriver()
         _ = try store.joined("s", alice)

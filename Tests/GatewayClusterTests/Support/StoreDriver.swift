@@ -11,12 +11,17 @@ final class StoreDriver: Sendable {
 
     let store: any SessionStore
     let fanouts = Recorder<Fanout>()
+    /// The stack depth inside the sink at each delivery.
+    let sinkDepths = Recorder<Int>()
     static let wait: TimeInterval = 10
     static let usage = TokenUsage(inputTokens: 1, outputTokens: 1, estimated: true)
 
     init(_ store: any SessionStore) {
         self.store = store
-        store.setDelivery { [fanouts] in fanouts.append($0) }
+        store.setDelivery { [fanouts, sinkDepths] in
+            sinkDepths.append(Thread.callStackReturnAddresses.count)
+            fanouts.append($0)
+        }
     }
 
     private func answer<Value: Sendable>(_ what: String, _ start: (@escaping @Sendable (Value) -> Void) -> Void) throws -> Value {
