@@ -82,9 +82,13 @@ enum SessionLogScripts {
     """)
 
     /// Ends the active turn (`end_active_turn`); returns the seq, 0 when it was not active.
-    /// ARGV 6: turn, 7: finish, 8/9: head/middle, 10: the reply's text.
+    /// ARGV 6: turn, 7: finish, 8/9: head/middle, 10: the reply's text. An empty text comes from a
+    /// node that relayed nothing of the turn (a lost worker's turn ended by whoever reaped it, a
+    /// stop before any worker claimed it): the transcript then keeps what Redis saw relayed.
     static let endTurn = script("""
-    return end_active_turn(K, C, ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], now_ms()) or 0
+    local text = ARGV[10]
+    if text == '' then text = nil end
+    return end_active_turn(K, C, ARGV[6], ARGV[7], ARGV[8], ARGV[9], text, now_ms()) or 0
     """)
 
     /// What a node mirrors, as of one moment. ARGV 6: 'tail' or 'after', 7: the seq after which events

@@ -29,6 +29,9 @@ final class MemorySessionStoreBehaviourTests: XCTestCase, StoreBackend {
     func testResumeOutsideTheWindowGetsTheSnapshot() throws { try suite.resumeOutsideTheWindowGetsTheSnapshot() }
     func testSnapshotShowsTheStreamingTurnSoFarThenItsLiveEventsFollow() throws { try suite.snapshotShowsTheStreamingTurnSoFarThenItsLiveEventsFollow() }
     func testLateJoinersGetWaitingDeltasMerged() throws { try suite.lateJoinersGetWaitingDeltasMerged() }
+    func testATurnEndedByANodeThatRelayedNothingKeepsItsTextInTheTranscript() throws {
+        try suite.aTurnEndedByANodeThatRelayedNothingKeepsItsTextInTheTranscript()
+    }
     func testSubscribersThatKeepUpReceiveIdenticalFrames() throws { try suite.subscribersThatKeepUpReceiveIdenticalFrames() }
     func testASubscriberTrimmedOutGetsASnapshotThenLiveEvents() throws { try suite.aSubscriberTrimmedOutGetsASnapshotThenLiveEvents() }
     func testJoiningAgainRepositionsTheCursor() throws { try suite.joiningAgainRepositionsTheCursor() }

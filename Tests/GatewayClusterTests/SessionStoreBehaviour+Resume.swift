@@ -99,6 +99,23 @@ extension SessionStoreBehaviour {
         }
     }
 
+    /// The node that ends a turn may have relayed none of it (it reaped a lost worker's turn, or
+    /// stopped one nobody claimed): the transcript still holds what subscribers were sent.
+    func aTurnEndedByANodeThatRelayedNothingKeepsItsTextInTheTranscript() throws {
+        try bothWays { store, session, _ in
+            _ = try store.accepted(session, id: "m1", turn: "t1")
+            store.delta(session, turn: "t1", text: "Hel")
+            store.delta(session, turn: "t1", text: "lo")
+            store.end(session, turn: "t1", finish: .error, replyText: "",
+                      error: TurnError(code: "worker_lost", message: "the worker running this turn stopped answering"))
+            try backend.waitUntilLogged(store, session: session, seq: 5)
+            _ = try store.joined(session, alice, afterSeq: -1)
+            let snapshot = try XCTUnwrap(store.drain(session, alice).first)
+            XCTAssertEqual(snapshot.messages.last?["text"], .string("Hello"))
+            XCTAssertEqual(snapshot.messages.last?["finish"], .string("error"))
+        }
+    }
+
     func lateJoinersGetWaitingDeltasMerged() throws {
         try bothWays { store, session, _ in
             _ = try store.accepted(session, id: "m1", turn: "t1")
