@@ -26,6 +26,8 @@ import Synchronization
 /// under the table's lock, so its changes keep the order of the table's. Nothing calls out (sink,
 /// completions, Redis) under either lock.
 public final class RedisSessionStore: SessionStore {
+    /// The first four as in `MemorySessionStore.Settings` (`sessions.*` and the outbound cap);
+    /// `idleTTLMillis` becomes the keys' TTL.
     public struct Settings: Sendable {
         public var maxEvents: Int
         public var maxTranscriptEntries: Int

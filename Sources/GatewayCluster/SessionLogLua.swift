@@ -65,8 +65,10 @@ local function append_event(K, C, head, middle, ts)
     -- The counter went (evicted, deleted) but the stream did not: continue after the stream's last
     -- entry rather than reuse seqs (XADD would refuse an id below it).
     local last = redis.call('XREVRANGE', K.log, '+', '-', 'COUNT', 1)[1]
-    seq = tonumber(string.match(last[1], '^(%d+)')) + 1
-    redis.call('SET', K.seq, seq)
+    if last then
+      seq = tonumber(string.match(last[1], '^(%d+)')) + 1
+      redis.call('SET', K.seq, seq)
+    end
   end
   local frame = head .. decimal(seq) .. middle .. decimal(ts) .. '}'
   redis.call('XADD', K.log, 'MAXLEN', '~', C.max_events, decimal(seq) .. '-1', 'e', frame)
@@ -148,7 +150,7 @@ local function forget_old_message_ids(K, C, last_seq, now)
   local all = redis.call('HGETALL', K.ids)
   for i = 1, #all, 2 do
     local seq, at = string.match(all[i + 1], '^(%d+) (%d+)$')
-    if tonumber(seq) < first_retained and now - tonumber(at) >= MESSAGE_ID_RETENTION_MS then
+    if seq and tonumber(seq) < first_retained and now - tonumber(at) >= MESSAGE_ID_RETENTION_MS then
       redis.call('HDEL', K.ids, all[i])
     end
   end

@@ -27,8 +27,8 @@ enum SessionLogScripts {
     local picked = {}
     for i = #all, 1, -1 do
       if #picked >= limit then break end
-      local entry = cjson.decode(all[i])
-      if entry.role ~= 'assistant' or (entry.text ~= '' and not entry.streaming) then picked[#picked + 1] = all[i] end
+      local ok, entry = pcall(cjson.decode, all[i])
+      if ok and (entry.role ~= 'assistant' or (entry.text ~= '' and not entry.streaming)) then picked[#picked + 1] = all[i] end
     end
     local out = { 0 }
     for i = #picked, 1, -1 do out[#out + 1] = picked[i] end
