@@ -100,6 +100,17 @@ final class RedisSessionStoreOutageTests: RedisStoreTestCase {
         XCTAssertEqual(warnings.all, [])
     }
 
+    func testDeltasSentBeforeANewNodesScriptsAreLoadedWaitForThemAndKeepTheirOrder() throws {
+        let first = StoreDriver(try makeReadyStore(Self.roomy))
+        _ = try first.joined("s", bob)
+        _ = try first.accepted(id: "m1", turn: "t1")
+        let fresh = StoreDriver(try makeStore(Self.roomy))  // its SCRIPT LOADs are still on their way
+        for piece in 1...300 { fresh.delta(turn: "t1", text: "\(piece) ") }
+        fresh.end(turn: "t1")
+        let text = try first.frames(bob, through: 303).filter { $0.type == "turn.delta" }.compactMap(\.text).joined()
+        XCTAssertEqual(text, (1...300).map { "\($0) " }.joined())
+    }
+
     func testJoiningAndLeavingInQuickSuccessionEndsSubscribedAndLive() throws {
         let a = StoreDriver(try makeReadyStore())
         let b = StoreDriver(try makeReadyStore())
