@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import GatewayCluster
 import GatewayCore
 import GatewayLLM
 import GatewayWebSocket
@@ -16,35 +17,44 @@ public final class Gateway: @unchecked Sendable {
     private let providers: ProviderSet
     private let turns: TurnCoordinator
     private let server: WebSocketServer
-    private let store: MemorySessionStore
+    private let store: any SessionStore
+    /// Redis mode's backends; nil in the embedded (memory) mode.
+    private let cluster: ClusterBackends?
     private let sweeper: DispatchSourceTimer
     private let usage: UsageRecorder
     private let presence: PresenceHub
 
-    /// `rateLimiter`: where the `limits` buckets live; nil keeps them in this node's memory. With
-    /// `redis.url` set, pass `RedisRateLimiter(client:keys:)` (GatewayCluster) so every node shares
-    /// them. `presenceBackend` makes the presence backend for this node's id; nil keeps presence in
-    /// this node's memory. With `redis.url` set, pass `{ RedisPresence(nodeID: $0, client:, endpoint:, keys:) }`
-    /// (GatewayCluster) so every node sees the same rosters.
-    public init(config: GatewayConfig, environment: [String: String], rateLimiter: (any RateLimiter)? = nil,
-                presenceBackend: ((_ nodeID: String) -> any PresenceBackend)? = nil) throws {
+    /// `workerOnly`: `chat-gateway worker`, a node that runs turns from the shared queue and serves
+    /// health, but takes no WebSocket clients (Redis mode only).
+    public init(config: GatewayConfig, environment: [String: String], workerOnly: Bool = false) throws {
         self.config = config
         nodeID = config.nodeID ?? Identifiers.node()
-        health = HealthReporter(nodeID: nodeID)
-        store = MemorySessionStore(settings: .init(
-            maxEvents: config.sessions.maxEvents, maxTranscriptEntries: config.sessions.maxTranscriptEntries,
-            idleTTLMillis: config.sessions.idleTTLSeconds * 1000, outboundCapBytes: config.server.outboundQueueBytes))
+        if workerOnly, config.redis.url == nil {
+            throw ConfigError(key: "redis.url", problem: "chat-gateway worker needs Redis (redis.url or CHAT_GATEWAY_REDIS_URL)")
+        }
+        cluster = config.redis.url == nil ? nil : try ClusterBackends(config: config, nodeID: nodeID)
+        if let cluster {
+            store = cluster.store
+            health = HealthReporter(nodeID: nodeID, redisUp: { cluster.isUp })
+        } else {
+            store = MemorySessionStore(settings: .init(
+                maxEvents: config.sessions.maxEvents, maxTranscriptEntries: config.sessions.maxTranscriptEntries,
+                idleTTLMillis: config.sessions.idleTTLSeconds * 1000, outboundCapBytes: config.server.outboundQueueBytes))
+            health = HealthReporter(nodeID: nodeID)
+        }
         providers = try ProviderSet(models: config.llm.models, environment: environment)
         let link = ServerLink()
         usage = try UsageRecorder(budgets: config.budgets, logPath: config.usage.logPath)
         store.setDelivery { link.deliver($0) }
-        let limits = AdmissionLimits(limits: config.limits, limiter: rateLimiter ?? MemoryRateLimiter(),
+        let limiter: any RateLimiter = cluster?.rateLimiter ?? MemoryRateLimiter()
+        let limits = AdmissionLimits(limits: config.limits, limiter: limiter,
                                      systemPrompt: config.llm.systemPrompt)
         turns = TurnCoordinator(store: store, providers: providers.byDeployment, llm: config.llm, workers: config.workers,
-                                usage: usage, limits: limits)
-        presence = PresenceHub(backend: presenceBackend?(nodeID) ?? MemoryPresence(nodeID: nodeID), link: link)
+                                usage: usage, queue: cluster?.queue, limits: limits)
+        let presenceBackend: any PresenceBackend = cluster?.presence ?? MemoryPresence(nodeID: nodeID)
+        presence = PresenceHub(backend: presenceBackend, link: link)
         let service = GatewayService(config: config, nodeID: nodeID, store: store, turns: turns, link: link, health: health,
-                                     limits: limits, presence: self.presence)
+                                     limits: limits, presence: self.presence, acceptsClients: !workerOnly)
         server = WebSocketServer(options: Self.serverOptions(config), handler: service)
         link.attach(server)
         sweeper = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
@@ -62,9 +72,12 @@ public final class Gateway: @unchecked Sendable {
             if expired > 0 { Log.info("expired \(expired) idle session(s)") }
         }
         sweeper.resume()
+        turns.startClaiming()
         health.set(.ready)
         warnAboutUnpricedDeployments()
-        Log.info("node \(nodeID) ready; default model '\(config.llm.defaultModel)' (\(providers.describe(config.llm.defaultModel)))")
+        let mode = cluster.map { "shared state in Redis \($0.endpoint), \(config.workers.concurrency) worker slot(s)" }
+            ?? "in-memory state"
+        Log.info("node \(nodeID) ready (\(mode)); default model '\(config.llm.defaultModel)' (\(providers.describe(config.llm.defaultModel)))")
     }
 
     /// Stops in reverse order: not ready, no new turns and running ones ended, connections closed
@@ -75,6 +88,7 @@ public final class Gateway: @unchecked Sendable {
         turns.cancelAll(reason: TurnError(code: "shutdown", message: "the gateway node is shutting down"))
         server.stop()
         presence.stop()
+        cluster?.shutdown()
         providers.shutdown()
         usage.flush()
     }

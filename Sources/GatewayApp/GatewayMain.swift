@@ -43,7 +43,7 @@ public enum GatewayMain {
         for _ in signals { registered.wait() }
         let gateway: Gateway
         do {
-            gateway = try Gateway(config: config, environment: environment)
+            gateway = try Gateway(config: config, environment: environment, workerOnly: options.workerOnly)
             try gateway.start()
         } catch {
             Log.plain("chat-gateway: \(error)")

@@ -15,8 +15,13 @@ final class GatewayService: WebSocketServerHandler, Sendable {
     private let limits: AdmissionLimits
     private let presence: PresenceHub
 
+    /// False on a worker-only node: it serves health but takes no clients.
+    private let acceptsClients: Bool
+
     init(config: GatewayConfig, nodeID: String, store: any SessionStore, turns: TurnCoordinator,
-         link: ServerLink, health: HealthReporter, limits: AdmissionLimits, presence: PresenceHub) {
+         link: ServerLink, health: HealthReporter, limits: AdmissionLimits, presence: PresenceHub,
+         acceptsClients: Bool = true) {
+        self.acceptsClients = acceptsClients
         self.config = config
         self.nodeID = nodeID
         self.store = store
@@ -32,6 +37,9 @@ final class GatewayService: WebSocketServerHandler, Sendable {
 
     func connectionOpened(_ connection: ConnectionID, remoteAddress: String) {
         connections.open(connection)
+        guard acceptsClients else {
+            return link.close(connection, code: CloseCode.workerOnly, reason: "this node runs turns only; connect to a gateway node")
+        }
         let deadline = DispatchTime.now() + .seconds(config.server.helloTimeoutSeconds)
         DispatchQueue.global().asyncAfter(deadline: deadline) { [connections, link] in
             guard connections.hasOpenConnectionWithoutHello(connection) else { return }

@@ -147,6 +147,11 @@ public final class RedisSessionStore: SessionStore {
 
     public func join(session: String, connection: ConnectionID, afterSeq: Int?,
                      completion: @escaping @Sendable (Result<SessionState.JoinOutcome, SessionStoreError>) -> Void) {
+        // A session this node does not mirror needs pub/sub and a read: with the link down (between
+        // reconnect attempts) say so now rather than after the subscription timeout.
+        if case .down(let error) = subscriber.state, table.withLock({ $0.mirrors[session] == nil }) {
+            return completion(.failure(.unavailable("Redis pub/sub is down (\(error))")))
+        }
         let pending = SessionMirror.PendingJoin(connection: connection, afterSeq: afterSeq, completion: completion)
         while true {
             let box = mirrorBox(session)

@@ -14,8 +14,9 @@ public struct WorkerPoolState<Job: Sendable>: Sendable {
     private var queue: [Job] = []
     private var queueHead = 0
 
+    /// `concurrency` 0 is a node that runs no turns (multi-node mode: other nodes do).
     public init(concurrency: Int, queueLimit: Int) {
-        precondition(concurrency > 0 && queueLimit >= 0)
+        precondition(concurrency >= 0 && queueLimit >= 0)
         self.concurrency = concurrency
         self.queueLimit = queueLimit
     }

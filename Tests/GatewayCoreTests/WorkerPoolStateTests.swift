@@ -41,6 +41,13 @@ final class WorkerPoolStateTests: XCTestCase {
         XCTAssertEqual(submit(&pool, "c"), .startNow("c"))
     }
 
+    func testAPoolWithoutWorkersRunsNothing() {
+        var pool = WorkerPoolState<String>(concurrency: 0, queueLimit: 0)
+        XCTAssertFalse(pool.hasRoom)
+        XCTAssertEqual(submit(&pool, "a"), .rejected("a"))
+        XCTAssertEqual(pool.running, 0)
+    }
+
     func testFinishedHandsOutQueuedJobsInOrderAndKeepsThemRunning() {
         var pool = WorkerPoolState<String>(concurrency: 1, queueLimit: 10)
         XCTAssertEqual(submit(&pool, "a"), .startNow("a"))
