@@ -41,7 +41,9 @@ let package = Package(
         .target(name: "GatewayBench", dependencies: ["GatewayCore", "GatewayWSClient", "GatewayLLM"]),
         .executableTarget(name: "chat-bench", dependencies: ["GatewayBench"]),
 
-        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"],
+        // What several test targets read frames with.
+        .target(name: "GatewayTestSupport", dependencies: ["GatewayCore"], path: "Tests/GatewayTestSupport"),
+        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "GatewayLLMTests", dependencies: ["GatewayLLM", "GatewayCore"]),
         .testTarget(name: "GatewayWebSocketTests", dependencies: ["GatewayWebSocket", "GatewayCore"]),
@@ -49,7 +51,7 @@ let package = Package(
         .target(name: "RedisTestSupport", path: "Tests/RedisTestSupport"),
         .testTarget(name: "GatewayRedisTests", dependencies: ["GatewayRedis", "RedisTestSupport"]),
         // Both session-store backends against one behaviour suite, and the other Redis backends.
-        .testTarget(name: "GatewayClusterTests", dependencies: ["GatewayCluster", "GatewayCore", "GatewayRedis", "RedisTestSupport"]),
+        .testTarget(name: "GatewayClusterTests", dependencies: ["GatewayCluster", "GatewayCore", "GatewayRedis", "RedisTestSupport", "GatewayTestSupport"]),
         // The load client's frame reader, histogram, plan and chat.v1 state machine; no sockets.
         .testTarget(name: "GatewayBenchTests", dependencies: ["GatewayBench", "GatewayWSClient"]),
         // The client pool against the gateway's own server, and the streaming HTTP server against

@@ -1,4 +1,5 @@
 @testable import GatewayCluster
+import GatewayTestSupport
 import GatewayCore
 import Synchronization
 import XCTest

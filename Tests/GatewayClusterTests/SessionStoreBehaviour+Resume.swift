@@ -1,3 +1,4 @@
+import GatewayTestSupport
 import GatewayCore
 import XCTest
 

@@ -1,3 +1,4 @@
+import GatewayTestSupport
 import XCTest
 @testable import GatewayCore
 
