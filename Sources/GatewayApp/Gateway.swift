@@ -32,6 +32,10 @@ public final class Gateway: @unchecked Sendable {
         if workerOnly, config.redis.url == nil {
             throw ConfigError(key: "redis.url", problem: "chat-gateway worker needs Redis (redis.url or CHAT_GATEWAY_REDIS_URL)")
         }
+        if workerOnly, config.workers.concurrency == 0 {
+            // The config allows 0 for a node that takes clients; a worker-only one would run nothing.
+            throw ConfigError(key: "workers.concurrency", problem: "is 0: a chat-gateway worker with no worker slots would run nothing")
+        }
         cluster = config.redis.url == nil ? nil : try ClusterBackends(config: config, nodeID: nodeID)
         if let cluster {
             store = cluster.store

@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 
-from harness import REPO_ROOT, SCRUBBED_ENV, gateway_binary, http_get
+from harness import REPO_ROOT, SCRUBBED_ENV, free_port, gateway_binary, http_get
 
 SECRET = "sk-test-0123456789-never-print-me"
 
@@ -183,3 +183,13 @@ def test_credentials_in_a_base_url_are_not_logged(gateway_factory):
     assert gw.stop()[0] == 0
     assert SECRET not in gw.stderr(), gw.stderr()
     assert "127.0.0.1:9" in gw.stderr(), "start-up still names the upstream"
+
+
+def test_a_worker_process_with_no_worker_slots_is_refused(tmp_path):
+    # workers.concurrency 0 is for a node that takes clients while others run turns; a worker-only
+    # process with none would run nothing. Refused before it connects to Redis (none listens here).
+    path = write_config(tmp_path, {"workers": {"concurrency": 0}})
+    result = run_gateway(["worker", "--config", path, "--port", str(free_port())], timeout=5,
+                         env={"CHAT_GATEWAY_REDIS_URL": "redis://127.0.0.1:1"})
+    assert result.returncode == 1, (result.returncode, result.stderr)
+    assert "workers.concurrency" in result.stderr, result.stderr
