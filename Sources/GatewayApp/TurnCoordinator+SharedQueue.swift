@@ -21,6 +21,7 @@ extension TurnCoordinator {
             },
             claimed: { [weak self] job, retry in self?.claimed(job, retry: retry) },
             stopRequested: { [weak self] turn in self?.stopRequested(turn: turn) },
+            leaseLost: { [weak self] turn in self?.drop(turn: turn) },
             lost: { [weak self] session, turn in self?.workerLost(session: session, turn: turn) }))
     }
 
@@ -37,11 +38,15 @@ extension TurnCoordinator {
                           reservation: AdmissionReservation(user: queued.user, tenant: queued.tenant, messages: 0,
                                                             tokens: queued.reservedTokens))
         if retry { Log.info("turn \(job.turn): retried here after its first worker was lost") }
-        enum Start { case run(TurnRun), stopped, waiting, refused }
+        enum Start { case run(TurnRun), stopped, waiting, refused, runningHere }
         let start: Start = state.withLock { state in
             let now = clock()
             state.earlyStops = state.earlyStops.filter { now - $0.value < Self.earlyStopMemoryMillis }
             guard state.accepting else { return .refused }
+            // The reaper re-queued the turn while this node, cut from Redis, still ran it, and this
+            // node claimed it back before hearing its lease was gone: the run here goes on (a second
+            // run would stream the reply twice, and the first would no longer be in the table to end).
+            if state.runs[job.turn] != nil { return .runningHere }
             if state.earlyStops.removeValue(forKey: job.turn) != nil { return .stopped }
             switch state.pool.submit(job) {
             case .startNow(let job): return .run(register(job, in: &state))
@@ -57,7 +62,7 @@ extension TurnCoordinator {
                           replyText: "")
             limits?.settle(job.reservation, usage: nil)
             queue?.released(turn: job.turn)
-        case .waiting: break
+        case .waiting, .runningHere: break
         case .refused:
             // Shutting down: the lease runs out and the reaper gives the turn to another worker
             // (nothing streamed) — the queue's retry, which is what a worker that vanished gets too.

@@ -372,15 +372,27 @@ final class TurnCoordinator: Sendable {
         }
     }
 
+    /// Stops running `turn` here without ending it in the log: the shared queue says this node's lease
+    /// on it was taken over (see `TurnQueueHandlers.leaseLost`), so its retry or whoever ends it
+    /// with `worker_lost` appends the one turn.end and settles its reservation.
+    func drop(turn: String) {
+        let run: TurnRun? = state.withLock { $0.runs[turn] }
+        guard let run else { return }
+        Log.warning("turn \(turn): this node's lease on it was taken over while Redis could not be reached; dropping it here")
+        end(run, finish: .cancelled, upstreamFinish: nil, error: nil, inLog: false)
+    }
+
     /// The single place a running turn ends. Whoever first marks the run `cancelled` (under the
     /// locks) appends `turn.end`, frees the deployment and worker slots and starts the next queued
     /// turn; a late provider event, timer or racing stop finds it ending and does nothing.
     /// `onlyIfAttempt` makes a provider's own ending count only for the attempt that is current.
+    /// `inLog` false: the turn is no longer this node's (`drop`): no turn.end, no settlement.
     ///
     /// The run leaves the table only once its `turn.end` is in the log: while it is being ended, a
     /// stop still finds it (and does nothing) instead of finding the turn nowhere and ending the
     /// log's turn itself, as `cancelled` with made-up usage, ahead of the real end.
-    private func end(_ run: TurnRun, finish: TurnFinish, upstreamFinish: String?, error: TurnError?, onlyIfAttempt: Int? = nil) {
+    private func end(_ run: TurnRun, finish: TurnFinish, upstreamFinish: String?, error: TurnError?, onlyIfAttempt: Int? = nil,
+                     inLog: Bool = true) {
         typealias Closing = (stream: (any ProviderStream)?, usage: TokenUsage?, deployment: DeploymentRef?, attempts: Int,
                              workerStartedAt: Int, sent: [ChatMessage]?)
         let ended: Closing? = state.withLock { state in
@@ -403,15 +415,17 @@ final class TurnCoordinator: Sendable {
         ended.stream?.cancel()
         let reply = run.relayed.withLock { $0 }
         let usage = ended.usage ?? estimatedUsage(input: ended.sent ?? run.job.request.messages, reply: reply)
-        store.endTurn(session: run.job.session, turn: run.job.turn, finish: finish, usage: usage,
-                      upstreamFinish: upstreamFinish, error: error, replyText: reply)
+        if inLog {
+            store.endTurn(session: run.job.session, turn: run.job.turn, finish: finish, usage: usage,
+                          upstreamFinish: upstreamFinish, error: error, replyText: reply)
+        }
         let next: TurnRun? = state.withLock { state in
             state.runs.removeValue(forKey: run.job.turn)
             return state.pool.finished().map { register($0, in: &state) }
         }
         recordUsage(of: run, usage: usage, finish: finish, error: error, deployment: ended.deployment,
                     attempts: ended.attempts, workerStartedAt: ended.workerStartedAt)
-        limits?.settle(run.job.reservation, usage: usage)
+        if inLog { limits?.settle(run.job.reservation, usage: usage) }
         // Only the routed model's own answer: a fallback's reply is not what the key (that model) asks for.
         if finish == .stop, error == nil, ended.deployment?.model == run.job.model {
             storeInCache(run, reply: reply, usage: usage, upstreamFinish: upstreamFinish)

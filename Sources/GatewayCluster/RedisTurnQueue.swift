@@ -203,10 +203,13 @@ public final class RedisTurnQueue: TurnQueue {
             RedisArgument(settings.keys.prefix), RedisArgument(settings.nodeID), RedisArgument(settings.leaseMillis),
         ] + owned.map { RedisArgument($0) }) { [self] result in
             guard case .success(let reply) = result else { return }  // Redis down: the next renewal tries again
-            let gone = reply.array?.compactMap(\.string) ?? []
-            guard !gone.isEmpty, let handlers = handlers() else { return }
-            state.withLock { state in gone.forEach { state.owned.remove($0) } }
+            let lists = reply.array ?? []
+            let gone = lists.first?.array?.compactMap(\.string) ?? []
+            let taken = lists.dropFirst().first?.array?.compactMap(\.string) ?? []
+            guard !gone.isEmpty || !taken.isEmpty, let handlers = handlers() else { return }
+            state.withLock { state in (gone + taken).forEach { state.owned.remove($0) } }
             gone.forEach { handlers.stopRequested($0) }
+            taken.forEach { handlers.leaseLost($0) }
         }
     }
 

@@ -30,22 +30,28 @@ enum TurnQueueScripts {
         return {job, redis.call('HGET', h, 'retried') or '0'}
         """)
 
-    /// ARGV: prefix, node, lease ms, turn... Extends the leases this node still holds; returns the
-    /// turns it no longer holds (reaped while it could not renew, or ended): the node stops them.
+    /// ARGV: prefix, node, lease ms, turn... Extends the leases this node still holds; returns
+    /// {gone, taken}, the turns it no longer holds: `gone` have no turn hash (ended, or lost with
+    /// the session): the node stops them; `taken` still have one, so the reaper took the lease
+    /// while the node could not renew and re-queued the turn or reported it lost: whoever runs or
+    /// ends it now is not this node, which drops it without a turn.end.
     static let renew = RedisScript(clock + """
 
         local prefix, node, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
         local until_ms = now_ms() + lease
-        local gone = {}
+        local gone, taken = {}, {}
         for i = 4, #ARGV do
           local turn = ARGV[i]
-          if redis.call('HGET', prefix .. ':turn:' .. turn, 'owner') == node and redis.call('ZSCORE', prefix .. ':leases', turn) then
+          local h = prefix .. ':turn:' .. turn
+          if redis.call('HGET', h, 'owner') == node and redis.call('ZSCORE', prefix .. ':leases', turn) then
             redis.call('ZADD', prefix .. ':leases', 'XX', until_ms, turn)
+          elseif redis.call('EXISTS', h) == 1 then
+            table.insert(taken, turn)
           else
             table.insert(gone, turn)
           end
         end
-        return gone
+        return {gone, taken}
         """)
 
     /// ARGV: prefix, queue, group, lease ms, batch. Handles leases that ran out: a turn that

@@ -23,16 +23,22 @@ public struct TurnQueueHandlers: Sendable {
     public var freeSlots: @Sendable () -> Int
     /// A turn this node now owns: run it. `retry` says the first worker was lost before streaming.
     public var claimed: @Sendable (_ job: [UInt8], _ retry: Bool) -> Void
-    /// Cancel this turn if it runs here (a stop from another node, or the lease was lost).
+    /// Cancel this turn if it runs here (a stop from another node, or the turn is gone from Redis).
     public var stopRequested: @Sendable (_ turn: String) -> Void
+    /// The reaper took this turn's lease while this node could not renew it, and re-queued the turn
+    /// or reported it lost: stop running it here without ending it (its retry, or whoever ends it
+    /// with `worker_lost`, does).
+    public var leaseLost: @Sendable (_ turn: String) -> Void
     /// A turn whose worker was lost after it streamed: end it with `worker_lost` (any node may).
     public var lost: @Sendable (_ session: String, _ turn: String) -> Void
 
     public init(freeSlots: @escaping @Sendable () -> Int, claimed: @escaping @Sendable ([UInt8], Bool) -> Void,
-                stopRequested: @escaping @Sendable (String) -> Void, lost: @escaping @Sendable (String, String) -> Void) {
+                stopRequested: @escaping @Sendable (String) -> Void, leaseLost: @escaping @Sendable (String) -> Void,
+                lost: @escaping @Sendable (String, String) -> Void) {
         self.freeSlots = freeSlots
         self.claimed = claimed
         self.stopRequested = stopRequested
+        self.leaseLost = leaseLost
         self.lost = lost
     }
 }

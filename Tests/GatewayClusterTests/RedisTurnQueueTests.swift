@@ -32,11 +32,14 @@ final class RedisTurnQueueTests: XCTestCase {
         private var claimed: [(QueuedTurn, Bool)] = []
         private var stops: [String] = []
         private var lost: [(String, String)] = []
+        private var leases: [String] = []
         var slots = 4
 
         func claim(_ job: [UInt8], _ retry: Bool) { lock.withLock { claimed.append((try! QueuedTurn.decode(job), retry)) } }
         func stop(_ turn: String) { lock.withLock { stops.append(turn) } }
         func lose(_ session: String, _ turn: String) { lock.withLock { lost.append((session, turn)) } }
+        func loseLease(_ turn: String) { lock.withLock { leases.append(turn) } }
+        var lostLeases: [String] { lock.withLock { leases } }
         var claims: [(QueuedTurn, Bool)] { lock.withLock { claimed } }
         var stopped: [String] { lock.withLock { stops } }
         var lostTurns: [(String, String)] { lock.withLock { lost } }
@@ -50,7 +53,8 @@ final class RedisTurnQueueTests: XCTestCase {
         let queue = RedisTurnQueue(commands: commands, endpoint: try RedisEndpoint(url: server.url), settings: settings)
         queues.append(queue)
         queue.start(TurnQueueHandlers(freeSlots: { events.freeSlots }, claimed: { events.claim($0, $1) },
-                                      stopRequested: { events.stop($0) }, lost: { events.lose($0, $1) }))
+                                      stopRequested: { events.stop($0) }, leaseLost: { events.loseLease($0) },
+                                      lost: { events.lose($0, $1) }))
         return queue
     }
 
@@ -136,6 +140,25 @@ final class RedisTurnQueueTests: XCTestCase {
         XCTAssertTrue(a.lostTurns.isEmpty)
         XCTAssertTrue(a.stopped.isEmpty)
         XCTAssertEqual(a.claims.count, 1, "never re-queued while renewed")
+    }
+
+    func testALeaseTheReaperTookOverIsReportedLostAndAGoneTurnAsAStop() throws {
+        let a = Events()
+        _ = try makeQueue(node: "a", leaseMillis: 300, events: a)
+        try enqueue(session: "s1", turn: "t1")
+        try enqueue(session: "s2", turn: "t2")
+        try waitUntil("both claimed") { a.claims.count == 2 }
+        // t1: what the reaper leaves when a lease ran out before any token (re-queued for a retry).
+        // Nobody consumes the queue here once a has no slots.
+        a.slots = 0
+        _ = try server.cli(["ZREM", keys.leases, "t1"])
+        _ = try server.cli(["HSET", keys.turn("t1"), "retried", "1"])
+        _ = try server.cli(["HDEL", keys.turn("t1"), "owner"])
+        // t2: its turn hash is gone (the turn ended elsewhere, or Redis lost it).
+        _ = try server.cli(["DEL", keys.turn("t2")])
+        try waitUntil("both noticed") { !a.lostLeases.isEmpty && !a.stopped.isEmpty }
+        XCTAssertEqual(a.lostLeases, ["t1"], "a taken-over lease is the new owner's turn: not stopped here")
+        XCTAssertEqual(a.stopped, ["t2"])
     }
 
     func testStopReachesTheOwningNode() throws {

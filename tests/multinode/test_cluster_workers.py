@@ -152,3 +152,38 @@ async def test_stop_on_another_node_closes_the_upstream_of_the_owner(cluster, sc
     assert_identical_events(b, c, s)
     await b.close()
     await c.close()
+
+
+@pytest.mark.async_timeout(30)
+async def test_a_worker_whose_lease_was_taken_over_leaves_the_turn_to_its_retry(cluster, scripted_upstream):
+    # A worker cut from Redis for longer than its lease (a partition, Redis paused) is alive but
+    # its lease ran out; the reaper re-queued the turn (nothing streamed yet). When the worker
+    # hears it no longer holds the lease, the turn is its retry's: the old worker drops it without
+    # a turn.end of its own (it used to end it as "cancelled", which nobody asked for).
+    tag = unique("tk")
+    cfg = upstream_config(scripted_upstream, f"ok:tokens=5:first_token_ms=1500:tag={tag}")
+    # The first worker has one slot, so the retry goes to the worker started after the claim.
+    a_node, b_node = cluster.start(2, cfg, per_node={0: {"workers": {"concurrency": 1, "lease_s": LEASE_S}}, 1: NO_WORKERS})
+    a = await Conn.open(b_node, user="asker")
+    s = unique()
+    await a.join(s)
+    assert (await a.message(s, "m1", "first token is slow"))["type"] == "ack"
+    [first] = wait_requests(scripted_upstream, tag, 1)
+    assert owner_of(cluster, scripted_upstream, first) is a_node
+    retrier = cluster.start_worker({**cfg, **WORKER})
+    redis = cluster.redis
+    [turn] = redis.command("HMGET", f"{cluster.prefix}:s:{s}:meta", "turn")
+    # What the reaper does with a lease that ran out before the first token (TurnQueueScripts.reap).
+    assert redis.command("ZREM", f"{cluster.prefix}:leases", turn) == 1
+    redis.command("HSET", f"{cluster.prefix}:turn:{turn}", "retried", "1")
+    redis.command("HDEL", f"{cluster.prefix}:turn:{turn}", "owner")
+    redis.command("XADD", f"{cluster.prefix}:turns", "*", "turn", turn, "session", s)
+
+    end = await a.wait_reply(s, "m1", timeout=LEASE_S + 8)
+    assert end["finish"] == "stop", f"the retry answers; the worker that lost the lease does not end the turn: {end}"
+    assert turn_text(a.events(s)) == "tok0 tok1 tok2 tok3 tok4 "
+    assert [e["type"] for e in a.events(s)].count("turn.end") == 1
+    requests = requests_tagged(scripted_upstream, tag)
+    assert len(requests) == 2, "the turn ran again, once"
+    assert owner_of(cluster, scripted_upstream, requests[1]) is retrier
+    await a.close()
