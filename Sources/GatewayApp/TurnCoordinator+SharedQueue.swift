@@ -71,17 +71,26 @@ extension TurnCoordinator {
     }
 
     private func stopRequested(turn: String) {
-        let session: String? = state.withLock { state in
-            if let run = state.runs[turn] { return run.job.session }
-            if let job = state.pool.removeQueued(where: { $0.turn == turn }) {
-                state.earlyStops[turn] = clock()
-                return job.session
-            }
-            state.earlyStops[turn] = clock()
-            return nil
+        enum Found { case running(session: String), queued(TurnJob), notHere }
+        let found: Found = state.withLock { state in
+            if let run = state.runs[turn] { return .running(session: run.job.session) }
+            if let job = state.pool.removeQueued(where: { $0.turn == turn }) { return .queued(job) }
+            // Not here (yet): a claim racing this stop finds it. Pruned here too, so a node that
+            // stopped claiming does not keep them.
+            let now = clock()
+            state.earlyStops = state.earlyStops.filter { now - $0.value < Self.earlyStopMemoryMillis }
+            state.earlyStops[turn] = now
+            return .notHere
         }
-        guard let session else { return }
-        cancel(turn: turn, session: session, finish: .cancelled, error: nil)
+        switch found {
+        case .running(let session):
+            cancel(turn: turn, session: session, finish: .cancelled, error: nil)
+        case .queued(let job):
+            endQueued(job, finish: .cancelled, error: nil)
+            queue?.released(turn: turn)
+        case .notHere:
+            break
+        }
     }
 
     /// A stop from a client on this node: cancel here if the turn runs here, else through the queue.
