@@ -37,8 +37,9 @@ let package = Package(
 
         // Benchmarks: scenarios in GatewayBench, argument parsing in chat-bench. No C of their own:
         // WebSockets (and the upstream fixture's HTTP server) go through GatewayWSClient, HTTP
-        // requests (direct upstream calls, nchan's publisher) through GatewayLLM's curl client.
-        .target(name: "GatewayBench", dependencies: ["GatewayCore", "GatewayWSClient", "GatewayLLM"]),
+        // requests (direct upstream calls, nchan's publisher) through GatewayLLM's curl client,
+        // the multi-node runs' INFO readings through GatewayRedis's client.
+        .target(name: "GatewayBench", dependencies: ["GatewayCore", "GatewayWSClient", "GatewayLLM", "GatewayRedis"]),
         .executableTarget(name: "chat-bench", dependencies: ["GatewayBench"]),
 
         // What several test targets read frames with.

@@ -48,15 +48,17 @@ public enum ServerKind: String, Sendable, CaseIterable {
                 llm = ["default_model": "bench", "history_messages": 0,
                        "models": ["bench": ["provider": "openai", "base_url": base, "model": "bench-upstream"]]]
             }
-            let config: [String: Any] = [
+            var config: [String: Any] = [
                 "server": ["host": "127.0.0.1", "port": port, "static_root": NSNull()],
                 "sessions": ["max_events": launch.maxEvents],
-                "workers": ["concurrency": launch.concurrentTurns, "queue_size": launch.concurrentTurns],
+                "workers": ["concurrency": launch.workers ?? launch.concurrentTurns, "queue_size": launch.concurrentTurns],
                 "llm": llm,
                 // The load comes from a few addresses and far faster than people type: no rate limits.
                 "limits": ["messages_per_minute": NSNull(), "llm_tokens_per_minute_per_user": NSNull(),
                            "llm_tokens_per_minute_per_tenant": NSNull(), "connections_per_minute_per_ip": NSNull()],
             ]
+            if let redis = launch.redisURL { config["redis"] = ["url": redis] }
+            if let node = launch.nodeID { config["node"] = ["id": node] }
             let file = directory.appendingPathComponent("gateway.json")
             try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: file)
             return ["--config", file.path]

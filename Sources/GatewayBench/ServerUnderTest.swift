@@ -19,6 +19,12 @@ final class ServerUnderTest {
         var maxEvents = 4096
         /// Set by `launch` for kinds that need chat-bench's upstream (its `/v1` base URL).
         var upstreamBaseURL: String?
+        /// The multi-node mode (`redis.url`) on this Redis, as node `nodeID`; nil: in memory.
+        var redisURL: String?
+        var nodeID: String?
+        /// `workers.concurrency` when it differs from `concurrentTurns` (0: a node that runs no
+        /// turns, only fans out; `workers.queue_size` stays `concurrentTurns`).
+        var workers: Int?
     }
 
     let host: String
@@ -63,7 +69,7 @@ final class ServerUnderTest {
     }
 
     private static func start(_ launch: Launch, upstream: UpstreamProcess?) throws -> ServerUnderTest {
-        let port = try freeLoopbackPort()
+        let port = try LoopbackPort.free()
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("chat-bench-\(getpid())-\(port)", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -84,7 +90,7 @@ final class ServerUnderTest {
                                        process: process, directory: directory, upstream: upstream)
         // Every kind is ready once it accepts TCP connections (nginx says nothing when it starts).
         let deadline = Date(timeIntervalSinceNow: 15)
-        while !acceptsConnections(port: port) {
+        while !LoopbackPort.acceptsConnections(port) {
             if !process.isRunning || Date() > deadline {
                 let text = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
                 gateway.stopServer()
@@ -127,41 +133,5 @@ final class ServerUnderTest {
         }
         ChildProcesses.shared.remove(process.processIdentifier)
         if let directory { try? FileManager.default.removeItem(at: directory) }
-    }
-
-    private static func acceptsConnections(port: Int) -> Bool {
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socket >= 0 else { return false }
-        defer { close(socket) }
-        var address = loopback(port: port)
-        return withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
-    }
-
-    private static func loopback(port: Int) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return address
-    }
-
-    /// A TCP port on 127.0.0.1 that was free a moment ago (the gateway's config needs a number).
-    private static func freeLoopbackPort() throws -> Int {
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socket >= 0 else { throw BenchError("socket() failed: errno \(errno)") }
-        defer { close(socket) }
-        var address = loopback(port: 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                bind(socket, raw, length) == 0 && getsockname(socket, raw, &length) == 0
-            }
-        }
-        guard bound else { throw BenchError("cannot find a free port on 127.0.0.1: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -8,8 +8,11 @@ final class WorkerFleet {
     let sourceAddresses: [String]
 
     /// Starts `processes` workers for `plan`; `template` carries the target and pacing (its
-    /// `connectsPerSecond` is the whole run's and is split between the processes).
-    init(plan: ChatLoadPlan, processes: Int, template: WorkerPlan, run: Int) throws {
+    /// `connectsPerSecond` is the whole run's and is split between the processes). With `ports`
+    /// (several gateway nodes), process `w` connects to `ports[w % ports.count]`: since connection
+    /// `g` goes to process `g % processes`, a multiple of the node count spreads each session's
+    /// subscribers round-robin over the nodes.
+    init(plan: ChatLoadPlan, processes: Int, template: WorkerPlan, run: Int, ports: [Int] = []) throws {
         let executable = try Self.ownExecutable()
         sourceAddresses = SourceAddresses.forRun(run, processes: processes)
         var links: [WorkerLink] = []
@@ -18,6 +21,7 @@ final class WorkerFleet {
                 var worker = template
                 worker.load = plan.slice(process: index, of: processes)
                 worker.sourceAddress = sourceAddresses[index]
+                if !ports.isEmpty { worker.port = ports[index % ports.count] }
                 worker.connectsPerSecond = template.connectsPerSecond / Double(processes)
                 links.append(try WorkerLink(executable: executable, plan: worker, index: index))
             }

@@ -49,6 +49,48 @@ enum ScenarioArguments {
         return options
     }
 
+    static func multinode(_ arguments: [String]) throws(UsageError) -> MultinodeCommand.Options {
+        var options = MultinodeCommand.Options()
+        var flags = FlagReader(arguments, scenario: "multinode")
+        while let flag = flags.nextFlag() {
+            switch flag {
+            case "--sessions": options.sessions = try flags.int(for: flag, range: 1...10_000)
+            case "--subscribers": options.subscribersPerSession = try flags.int(for: flag, range: 1...100_000)
+            case "--tokens-per-second": options.tokensPerSecond = try flags.doubles(for: flag, range: 0.1...100_000)
+            case "--tokens": options.tokens = try flags.int(for: flag, range: 1...1_000_000)
+            case "--seconds": options.seconds = try flags.double(for: flag, range: 0.1...3600)
+            case "--nodes": options.nodes = try flags.int(for: flag, range: 2...26)
+            case "--processes-per-node": options.processesPerNode = try flags.int(for: flag, range: 1...50)
+            case "--background-seconds": options.backgroundSeconds = try flags.double(for: flag, range: 0...600)
+            case "--latency-target-ms": options.latencyTargetMilliseconds = try flags.double(for: flag, range: 0.1...60_000)
+            case "--stagger-ms": options.staggerMilliseconds = try flags.double(for: flag, range: 0...600_000)
+            case "--processes", "--servers", "--url", "--pid":
+                throw UsageError("\(flag) is not for multinode: it starts its own nodes (--nodes) and client processes (--processes-per-node)")
+            default: try load(flag, &flags, &options.load)
+            }
+        }
+        if options.tokens != nil && options.seconds != nil { throw UsageError("give --tokens or --seconds, not both") }
+        return options
+    }
+
+    static func redisOps(_ arguments: [String]) throws(UsageError) -> RedisOpsCommand.Options {
+        var options = RedisOpsCommand.Options()
+        var flags = FlagReader(arguments, scenario: "redis-ops")
+        while let flag = flags.nextFlag() {
+            switch flag {
+            case "--turns": options.turns = try flags.int(for: flag, range: 1...10_000)
+            case "--tokens": options.tokens = try flags.int(for: flag, range: 1...1_000_000)
+            case "--tokens-per-second": options.tokensPerSecond = try flags.double(for: flag, range: 0.1...100_000)
+            case "--background-seconds": options.backgroundSeconds = try flags.double(for: flag, range: 0...600)
+            case "--gateway": options.load.gatewayBinary = try flags.value(for: flag)
+            case "--out": options.load.outputDirectory = try flags.value(for: flag)
+            case "--label": options.load.label = try label(&flags, flag)
+            default: throw flags.unknown(flag)
+            }
+        }
+        return options
+    }
+
     static func ttft(_ arguments: [String]) throws(UsageError) -> TTFTCommand.Options {
         var options = TTFTCommand.Options()
         var flags = FlagReader(arguments, scenario: "ttft")

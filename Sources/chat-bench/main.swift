@@ -25,6 +25,22 @@ scenarios:
                 --latency-target-ms MS     p99 bound for the saturation point of a sweep (default 50)
                 --stagger-ms MS            spread the turn starts over MS (default one token interval, 1000/R;
                                            0 starts every turn at once, so every token lands in the same instant)
+  multinode     the fanout scenario on N gateway nodes sharing one redis-server (started by chat-bench, no
+                persistence), each session's subscribers round-robin over the nodes, against one node in memory
+                and one node on Redis, each at every rate: frames/s, tokens/s, latency, every node's CPU and RSS,
+                redis-server's CPU, Redis commands per token and per turn (INFO commandstats deltas), N vs 1 node
+                --sessions S, --subscribers K, --tokens-per-second R[,R], --tokens T | --seconds D,
+                --latency-target-ms MS, --stagger-ms MS   as for fanout (default 20 x 6 at 20 tokens/s, 60 tokens)
+                --nodes N                 gateway nodes on Redis (default 3)
+                --processes-per-node P    client processes per node, each connected to one node (default 1)
+                --background-seconds S    idle window before the turns for the nodes' own Redis commands (default 1)
+                --connect-rate, --max-pending, --gateway, --out, --label as below
+  redis-ops     Redis commands per token and per turn in the multi-node mode, alone: 2 nodes on a redis-server of
+                its own, N sessions each with its sender on node a (which runs every turn) and one subscriber on
+                node b; INFO commandstats and total_commands_processed deltas over the turns, per command
+                --turns N (default 20)  --tokens T per turn (default 100)  --tokens-per-second R (default 200)
+                --background-seconds S  idle window first, for the nodes' own commands (default 2)
+                --gateway PATH, --out DIR, --label NAME as below
 
   ttft          time from a message to its first turn.delta through the gateway (streaming from chat-bench's
                 HTTP upstream, first token at once) vs the same request straight to that upstream with the
@@ -94,6 +110,12 @@ do {
     case "fanout":
         let options = try ScenarioArguments.fanout(arguments)
         do { try FanoutCommand.run(options) { print($0) } } catch { fail("\(error)", status: 1) }
+    case "multinode":
+        let options = try ScenarioArguments.multinode(arguments)
+        do { try MultinodeCommand.run(options) { print($0) } } catch { fail("\(error)", status: 1) }
+    case "redis-ops":
+        let options = try ScenarioArguments.redisOps(arguments)
+        do { try RedisOpsCommand.run(options) { print($0) } } catch { fail("\(error)", status: 1) }
     case "suite":
         let options = try ScenarioArguments.suite(arguments)
         do { try SuiteCommand.run(options) { print($0) } } catch { fail("\(error)", status: 1) }
