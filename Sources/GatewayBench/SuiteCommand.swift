@@ -53,6 +53,19 @@ public enum SuiteCommand {
             section(["fanout \(shape.name):"] + FanoutCommand.table(runs, fanout))
         }
 
+        var multinode = MultinodeCommand.Options()
+        let shape = options.profile.multinode
+        multinode.sessions = shape.sessions
+        multinode.subscribersPerSession = shape.subscribersPerSession
+        multinode.tokensPerSecond = shape.tokensPerSecond
+        multinode.seconds = shape.seconds
+        multinode.nodes = shape.nodes
+        multinode.backgroundSeconds = shape.backgroundSeconds
+        multinode.load = options.load
+        let nodes = try MultinodeCommand.sweep(multinode, progress: report)
+        results.multinode = (multinode, nodes)
+        section(["multinode:"] + MultinodeCommand.table(nodes, multinode))
+
         var ttft = TTFTCommand.Options()
         ttft.turns = options.profile.ttftTurns
         ttft.warmupTurns = min(ttft.warmupTurns, options.profile.ttftTurns)

@@ -16,6 +16,7 @@ struct SuiteResults {
     var idle: [IdleMeasurement] = []
     var idleOptions: IdleCommand.Options?
     var fanout: [FanoutRuns] = []
+    var multinode: (options: MultinodeCommand.Options, runs: [MultinodeMeasurement])?
     var ttft: TTFTMeasurement?
     var stop: StopMeasurement?
 
@@ -26,9 +27,11 @@ struct SuiteResults {
         if let costReplay { scenarios["cost-replay"] = costReplay.json }
         if let idleOptions { scenarios["idle"] = IdleCommand.json(idle, idleOptions) }
         for shape in fanout { scenarios["fanout-\(shape.shape.name)"] = FanoutCommand.json(shape.runs, shape.options) }
+        if let multinode { scenarios["multinode"] = MultinodeCommand.json(multinode.runs, multinode.options) }
         if let ttft { scenarios["ttft"] = ttft.json }
         if let stop { scenarios["stop"] = stop.json }
         return ["date": ResultsFile.utcDate(), "profile": profile.name, "machine": ResultsFile.machine,
-                "elapsed_seconds": elapsedSeconds, "summary": summary.json, "scenarios": scenarios]
+                "elapsed_seconds": elapsedSeconds, "summary": summary.json, "summary_notes": summary.notes,
+                "scenarios": scenarios]
     }
 }

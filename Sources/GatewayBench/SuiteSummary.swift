@@ -27,6 +27,8 @@ struct SuiteSummary {
 
     let rows: [Row]
     let profile: String
+    /// Under the table: what a figure needs said with it (the multinode ratio on this machine).
+    let notes: [String]
 
     init(results: SuiteResults) {
         profile = results.profile.name
@@ -37,9 +39,11 @@ struct SuiteSummary {
         }
         rows += Self.idleRows(results.idle)
         for shape in results.fanout { rows += Self.fanoutRows(shape) }
+        if let multinode = results.multinode { rows += Self.multinodeRows(multinode.runs, multinode.options) }
         if let ttft = results.ttft { rows += Self.ttftRows(ttft) }
         if let stop = results.stop { rows += Self.stopRows(stop) }
         self.rows = rows
+        notes = results.multinode.map { Self.multinodeNotes($0.runs, $0.options) } ?? []
     }
 
     // MARK: - Rows
@@ -106,6 +110,60 @@ struct SuiteSummary {
         return rows
     }
 
+    /// In the demo-model gateway's column: the multinode runs are that gateway, on 1 node or N.
+    private static func multinodeRows(_ runs: [MultinodeMeasurement], _ options: MultinodeCommand.Options) -> [Row] {
+        let comparison = MultinodeComparison(runs: runs, latencyTargetMilliseconds: options.latencyTargetMilliseconds)
+        guard let multi = comparison.multi else { return [] }
+        let name = "multinode \(options.sessions.formatted()) x \(options.subscribersPerSession.formatted())"
+        func tokens(_ layout: BenchCluster.Layout?) -> String {
+            layout.flatMap(comparison.peakTokensPerSecondWithinTarget).map { String(format: "%.0f", $0) } ?? "-"
+        }
+        var ratio = Row(figure: "\(name): most tokens/s with p99 ≤ \(Int(options.latencyTargetMilliseconds)) ms, "
+                        + "1 node memory / 1 node Redis / \(multi.nodes) nodes Redis (\(multi.nodes) nodes / 1 node)",
+                        target: "\(multi.nodes) nodes ≥ \(MultinodeComparison.target.formatted())x one node")
+        if let value = comparison.tokensRatio {
+            ratio.set(.gateway, value, "\(tokens(comparison.single)) / \(tokens(comparison.singleRedis)) / \(tokens(multi)) "
+                      + String(format: "(%.2fx)", value))
+            ratio.met = comparison.met
+        }
+        ratio.note = comparison.shareLine
+        var rows = [ratio]
+        if let top = comparison.topRun(multi) {
+            var latency = Row(figure: "\(name) on \(multi.nodes) nodes at \(top.tokensPerSecond.formatted()) tokens/s: "
+                              + "event latency p50 / p99 / p99.9 ms, node CPU, redis CPU")
+            if let p99 = top.latencyMilliseconds(0.99) {
+                latency.set(.gateway, p99, String(format: "%.1f / %.1f / %.1f", top.latencyMilliseconds(0.5) ?? 0, p99,
+                                                  top.latencyMilliseconds(0.999) ?? 0)
+                            + "; " + top.nodeCores.map { String(format: "%.0f %%", $0 * 100) }.joined(separator: " + ")
+                            + String(format: "; %.0f %%", (top.redisCores ?? 0) * 100))
+            }
+            rows.append(latency)
+            if let ops = top.redisOps {
+                var commands = Row(figure: "\(name) on \(multi.nodes) nodes: Redis commands per token / per turn "
+                                   + "(INFO, scripts' commands included; evalsha per token)")
+                let total = Double(ops.run.totalCommandsProcessed)
+                commands.set(.gateway, ops.perToken(total), String(format: "%.2f / %.1f (evalsha %.2f)", ops.perToken(total),
+                                                                   ops.perTurn(total), ops.evalshaPerToken))
+                rows.append(commands)
+            }
+        }
+        return rows
+    }
+
+    private static func multinodeNotes(_ runs: [MultinodeMeasurement], _ options: MultinodeCommand.Options) -> [String] {
+        let comparison = MultinodeComparison(runs: runs, latencyTargetMilliseconds: options.latencyTargetMilliseconds)
+        guard let multi = comparison.multi, let share = comparison.shareLine else { return [] }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        var note = "multinode: \(share)."
+        if cores < multi.nodes + 2 {
+            note += " With \(cores) cores for \(multi.nodes) nodes, redis-server and the client processes, more nodes "
+                + "add processes to share the same cores, not CPU: the \(MultinodeComparison.target.formatted())x target "
+                + "needs a core per node (and more for Redis and the load), so it cannot be met here."
+        }
+        note += " The ratio also stays about 1 wherever one node carries the offered rate."
+        return [note]
+    }
+
     private static func ttftRows(_ ttft: TTFTMeasurement) -> [Row] {
         func pair(_ p50: Double?, _ p99: Double?) -> String { String(format: "%.2f / %.2f", p50 ?? .nan, p99 ?? .nan) }
         var through = Row(figure: "ttft through the gateway, p50 / p99 ms (\(ttft.gateway.count) turns)")
@@ -148,7 +206,7 @@ struct SuiteSummary {
             let met = row.met.map { $0 ? "yes" : "no" } ?? (row.target != nil ? (row.note ?? "-") : "")
             lines.append("| \(row.figure) | " + cells.joined(separator: " | ") + " | \(ceiling) | \(nchan) | \(row.target ?? "") | \(met) |")
         }
-        return lines
+        return lines + (notes.isEmpty ? [] : [""] + notes)
     }
 
     var json: [[String: Any]] {
