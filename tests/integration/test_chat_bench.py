@@ -243,7 +243,9 @@ def test_the_suite_writes_one_results_file_and_a_side_by_side_summary(tmp_path):
     [written] = list(tmp_path.glob("*-smoke.json"))
     results = json.loads(written.read_text())
     assert results["profile"] == "smoke" and results["elapsed_seconds"] > 0
-    assert set(results["scenarios"]) == {"cost-replay", "idle", "fanout-rooms-2x3", "fanout-streams-4x1", "ttft", "stop"}
+    assert set(results["scenarios"]) == {"cost-replay", "idle", "fanout-rooms-2x3", "fanout-streams-4x1", "multinode",
+                                         "ttft", "stop"}
+    assert [run["layout"] for run in results["scenarios"]["multinode"]["runs"]] == ["memory-1", "redis-1", "redis-3"]
     assert [run["server"] for run in results["scenarios"]["idle"]["runs"]] == ["gateway", "lws-ceiling", "nchan"]
     fanout = results["scenarios"]["fanout-rooms-2x3"]["runs"]
     assert [run["server"] for run in fanout] == ["gateway", "gateway-upstream", "lws-ceiling", "nchan"]
@@ -255,6 +257,9 @@ def test_the_suite_writes_one_results_file_and_a_side_by_side_summary(tmp_path):
     assert peak["gateway_over_ceiling"] == pytest.approx(peak["values"]["gateway"] / peak["values"]["lws-ceiling"])
     assert peak["gateway_over_nchan"] == pytest.approx(peak["values"]["gateway"] / peak["values"]["nchan"])
     assert peak["met"] == (peak["gateway_over_ceiling"] >= 0.6 and peak["gateway_over_nchan"] >= 1.5)
+    [multinode] = [row for row in results["summary"] if row["figure"].startswith("multinode 2 x 3: most tokens/s")]
+    assert multinode["target"] == "3 nodes ≥ 2.5x one node" and multinode["met"] in (True, False)
+    assert multinode["values"]["gateway"] == pytest.approx(results["scenarios"]["multinode"]["nodes_over_one_node_tokens"])
     added = rows["ttft added by the gateway, p50 / p99 ms"]
     assert added["target"] and added["met"] in (True, False)
     idle = rows["idle, RSS per connection at 6 connections (bytes)"]
@@ -263,3 +268,68 @@ def test_the_suite_writes_one_results_file_and_a_side_by_side_summary(tmp_path):
     markdown = written.with_suffix(".md").read_text()
     assert "| figure | gateway (demo model) | gateway (HTTP upstream) | lws-ceiling | nginx + nchan |" in markdown
     assert "stop -> upstream sees its connection closed" in markdown and "## Each scenario" in markdown
+
+
+# --------------------------------------------------------------------------- multinode and redis-ops (redis-server of chat-bench's own)
+
+REDIS_SERVER = Path("/usr/bin/redis-server")
+
+
+def require_redis() -> None:
+    assert REDIS_SERVER.exists(), f"{REDIS_SERVER} is missing: scripts/install-deps.sh --test installs redis-server"
+
+
+def assert_redis_ops(ops: dict, turns: int, tokens: int) -> None:
+    assert ops["turns"] == turns and ops["tokens_appended"] == turns * tokens
+    assert ops["total_commands_processed"] > 0 and ops["commandstats_calls"] > 0
+    assert ops["commands_per_token"] == pytest.approx(ops["total_commands_processed"] / (turns * tokens))
+    assert ops["commands_per_turn"] == pytest.approx(ops["total_commands_processed"] / turns)
+    # Every token is appended by one EVALSHA whose script PUBLISHes it (counted inside the script).
+    assert ops["commands"]["evalsha"]["calls"] >= turns * tokens
+    assert ops["commands"]["publish"]["calls"] >= turns * tokens
+    assert "info" not in ops["commands"], "the readings' own INFO calls are left out"
+    assert ops["background_commands_per_second"] is not None and ops["background_seconds"] > 0
+
+
+def test_multinode_spreads_each_sessions_subscribers_over_three_nodes_on_one_redis(tmp_path):
+    require_redis()
+    result = run_load("multinode", "--sessions", "2", "--subscribers", "3", "--tokens", "8", "--tokens-per-second", "80",
+                      "--background-seconds", "0.2", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "| redis-3 | 2x3 | 80 | 8 |" in result.stdout and "3 nodes vs 1 node" in result.stdout, result.stdout
+    results = only_results(tmp_path, "multinode")
+    assert [run["layout"] for run in results["runs"]] == ["memory-1", "redis-1", "redis-3"]
+    for run in results["runs"]:
+        assert run["joined"] == run["complete_subscribers"] == run["turn_ends"] == 6, run
+        assert run["gaps"] == run["duplicates"] == 0 and run["errors"] == {}, run
+        assert run["tokens_delivered"] == 6 * 8
+        assert len(run["nodes_cpu_cores"]) == len(run["nodes_rss_end_kb"]) == run["nodes"]
+        assert all(rss > 0 for rss in run["nodes_rss_end_kb"])
+        latency = run["latency_ms"]
+        assert 0 <= latency["p50"] <= latency["p99"] <= latency["p99_9"] <= latency["max"]
+    memory, redis_one, redis_three = results["runs"]
+    assert memory["redis_ops"] is None and memory["redis_cpu_cores"] is None
+    assert redis_three["client_processes"] == 3 and redis_three["redis_rss_end_kb"] > 0
+    for run in (redis_one, redis_three):
+        assert_redis_ops(run["redis_ops"], turns=2, tokens=8)
+    assert results["target_ratio"] == 2.5 and results["target_met"] in (True, False)
+    assert results["nodes_over_one_node_tokens"] == pytest.approx(
+        results["peak_tokens_per_second_within_target"]["redis-3"] / results["peak_tokens_per_second_within_target"]["memory-1"])
+
+
+def test_redis_ops_reports_commands_per_token_and_per_turn(tmp_path):
+    require_redis()
+    result = run_load("redis-ops", "--turns", "2", "--tokens", "10", "--background-seconds", "0.2", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "per token" in result.stdout and "per turn" in result.stdout and "evalsha" in result.stdout, result.stdout
+    results = only_results(tmp_path, "redis-ops")
+    run = results["run"]
+    assert run["layout"] == "redis-2" and run["complete_subscribers"] == 4, run
+    assert_redis_ops(results, turns=2, tokens=10)
+
+
+def test_multinode_arguments_are_checked(tmp_path):
+    assert run_bench("multinode", "--nodes", "1").returncode == 2
+    assert run_bench("multinode", "--servers", "gateway").returncode == 2
+    assert run_bench("multinode", "--tokens", "5", "--seconds", "1").returncode == 2
+    assert run_bench("redis-ops", "--turns", "0").returncode == 2
