@@ -48,6 +48,10 @@ enum MultinodeRun {
             _ = try fleet.awaitAll("ready", as: WorkerStatus.self, timeoutSeconds: readyTimeout + 10)
             var background: RedisCounters?
             var backgroundSeconds = 0.0
+            if let redis {
+                // The nodes' steady background is a few commands a second each.
+                _ = try RedisCounters.settle(redis, quietCommands: 5 * layout.nodes, timeoutSeconds: 10)
+            }
             if let redis, shape.backgroundSeconds > 0 {
                 let before = try RedisCounters.read(redis)
                 let started = Date()

@@ -11,13 +11,31 @@ struct RedisCounters: Equatable {
     var calls: [String: Int] = [:]
     var totalCommandsProcessed = 0
 
-    /// Reads both sections over `client` (one command each), waiting up to 5 s.
+    /// Reads both sections in one `INFO` (Redis 7 takes several sections), so they are one moment:
+    /// two commands could have other clients' commands run between them, which the one section
+    /// would count and the other not. Waits up to 5 s.
     static func read(_ client: RedisClient) throws -> RedisCounters {
+        let text = try info(client, sections: ["commandstats", "stats"])
         var counters = RedisCounters()
-        counters.calls = parseCommandStats(try info(client, section: "commandstats"))
-        let stats = parseFields(try info(client, section: "stats"))
-        counters.totalCommandsProcessed = Int(stats["total_commands_processed"] ?? "") ?? 0
+        counters.calls = parseCommandStats(text)
+        counters.totalCommandsProcessed = Int(parseFields(text)["total_commands_processed"] ?? "") ?? 0
         return counters
+    }
+
+    /// Waits until Redis is about idle: at most `quietCommands` commands over 200 ms (the readings'
+    /// own left out), or `timeoutSeconds`. A node finishes some of a join's work after the client
+    /// has its `joined` (presence, the mirror's first read), and that tail must not be counted as the
+    /// turns' commands, nor as the nodes' background. Returns the last reading.
+    static func settle(_ client: RedisClient, quietCommands: Int, timeoutSeconds: Double) throws -> RedisCounters {
+        let deadline = Date(timeIntervalSinceNow: timeoutSeconds)
+        var last = try read(client)
+        while Date() < deadline {
+            usleep(200_000)
+            let next = try read(client)
+            defer { last = next }
+            if last.delta(to: next).totalCommandsProcessed <= quietCommands { return next }
+        }
+        return last
     }
 
     /// `later - self`, without the `INFO` calls the readings themselves made.
@@ -58,9 +76,10 @@ struct RedisCounters: Equatable {
         return fields
     }
 
-    private static func info(_ client: RedisClient, section: String) throws -> String {
+    private static func info(_ client: RedisClient, sections: [String]) throws -> String {
         let answer = Answer()
-        client.send(["INFO", .init(section)]) { answer.set($0) }
+        let section = sections.joined(separator: " ")
+        client.send(["INFO"] + sections.map { RedisArgument($0) }) { answer.set($0) }
         guard answer.wait(seconds: 5) else { throw BenchError("redis \(client.endpoint): no answer to INFO \(section) in 5 s") }
         switch answer.result {
         case .success(let value)?:

@@ -55,6 +55,8 @@ struct RedisOps {
         ]
         entry["background_commands_per_second"] = backgroundPerSecond ?? NSNull()
         entry["background_seconds"] = background == nil ? NSNull() : backgroundSeconds
+        entry["background_total_commands_processed"] = background?.totalCommandsProcessed ?? NSNull()
+        entry["background_commandstats_calls"] = background?.totalCalls ?? NSNull()
         entry["background_commands"] = background.map { Dictionary(uniqueKeysWithValues: $0.calls.map { ($0.key, $0.value) }) } ?? NSNull()
         entry["net_commands_per_token"] = netCommands.map(perToken) ?? NSNull()
         entry["net_commands_per_turn"] = netCommands.map(perTurn) ?? NSNull()
