@@ -8,7 +8,8 @@ LLM_PORT ?= 8081
 export CHAT_GATEWAY_CACHE ?= $(HOME)/.cache/chat-gateway
 
 .PHONY: run run-local-llm build build-release deps test-deps test test-swift test-python local-llm bench bench-release \
-	bench-cost-replay bench-idle bench-fanout bench-ttft bench-stop bench-full bench-ceiling bench-deps clean
+	bench-cost-replay bench-idle bench-fanout bench-multinode bench-redis-ops bench-ttft bench-stop bench-full \
+	bench-ceiling bench-deps clean
 
 deps:
 	@scripts/install-deps.sh
@@ -49,8 +50,8 @@ test-python: test-deps local-llm
 	CHAT_GATEWAY_BIN=.build/debug/chat-gateway CHAT_GATEWAY_LLM_URL=http://127.0.0.1:$(LLM_PORT)/v1 \
 		$(PYTHON) -m pytest tests -q
 
-# Benchmarks, release build. `make bench` runs the short profile of every scenario (about 70 s on
-# 2 cores once built), `make bench-full` the long one (about 15 minutes, estimated from its sizes).
+# Benchmarks, release build. `make bench` runs the short profile of every scenario (about 90 s on
+# 2 cores once built), `make bench-full` the long one (about 18 minutes, estimated from its sizes).
 # Both write bench/results/<date>.json (bench-full: <date>-full.json) and <date>.md, the side-by-side
 # summary (gateway, gateway with an HTTP upstream, lws-ceiling, nginx + nchan, the ratios, the
 # targets), not committed. `make bench-<scenario>` runs one scenario alone
@@ -91,6 +92,14 @@ bench-idle: bench-release bench-ceiling bench-deps
 bench-fanout: bench-release bench-ceiling bench-deps
 	$(BENCH) fanout --servers gateway,gateway-upstream,lws-ceiling,nchan --sessions 100 --subscribers 10 \
 		--tokens-per-second 20,100 --seconds 5
+
+# 20 sessions x 6 subscribers at 20 and 100 tokens/s on 1 node in memory, 1 on Redis and 3 on one
+# redis-server chat-bench starts; and the Redis commands per token and per turn alone.
+bench-multinode: bench-release
+	$(BENCH) multinode --tokens-per-second 20,100 --seconds 2
+
+bench-redis-ops: bench-release
+	$(BENCH) redis-ops
 
 bench-ttft: bench-release
 	$(BENCH) ttft

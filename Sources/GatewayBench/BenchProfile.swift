@@ -51,7 +51,7 @@ public struct BenchProfile: Sendable {
                                    tokensPerSecond: [5, 10, 20, 50], seconds: 10),
                        FanoutShape(name: "rooms-10x1000", sessions: 10, subscribersPerSession: 1000,
                                    tokensPerSecond: [2, 5, 10, 20], seconds: 10)],
-        multinode: MultinodeShape(sessions: 200, subscribersPerSession: 10, tokensPerSecond: [10, 20, 50, 100, 200], seconds: 5,
+        multinode: MultinodeShape(sessions: 200, subscribersPerSession: 10, tokensPerSecond: [10, 20, 50, 100, 200, 400], seconds: 5,
                                   backgroundSeconds: 3),
         ttftTurns: 1000, stops: 200)
 
