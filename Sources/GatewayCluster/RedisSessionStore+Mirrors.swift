@@ -92,7 +92,24 @@ extension RedisSessionStore {
             return effects
         }
         perform(effects, session: session, box: box)
+        if box.mirror.withLock({ !$0.retired && $0.phase == .stalled }) { retryStalledRead(session: session, box: box) }
     }
+
+    /// A stalled mirror (its catch-up read failed while Redis was away) waits for the next frame or
+    /// the pub/sub link's return to read again; when neither comes (a restarted Redis that lost the
+    /// session publishes nothing on it, and the link may have come back before the command
+    /// connection), its subscribers would wait in silence. So it also tries again on a timer.
+    private func retryStalledRead(session: String, box: MirrorBox) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Self.stalledReadRetryMillis)) { [weak self] in
+            guard let self else { return }
+            let effects = box.mirror.withLock { mirror in
+                !mirror.retired && mirror.phase == .stalled ? mirror.resubscribed() : SessionMirror.Effects()
+            }
+            perform(effects, session: session, box: box)
+        }
+    }
+
+    static var stalledReadRetryMillis: Int { 500 }
 
     /// Subscriber thread.
     func handle(_ event: RedisSubscriberEvent) {

@@ -42,8 +42,9 @@ class RedisStoreTestCase: XCTestCase {
     }
 
     /// A node: its own command client and store.
-    func makeStore(_ settings: RedisSessionStore.Settings = defaultSettings, keys: ClusterKeys = ClusterKeys()) throws -> RedisSessionStore {
-        let client = try RedisClient(url: server.url, options: Self.clientOptions)
+    func makeStore(_ settings: RedisSessionStore.Settings = defaultSettings, keys: ClusterKeys = ClusterKeys(),
+                   clientOptions: RedisClientOptions = clientOptions) throws -> RedisSessionStore {
+        let client = try RedisClient(url: server.url, options: clientOptions)
         clients.append(client)
         let store = RedisSessionStore(client: client, keys: keys, settings: settings, subscriberOptions: Self.subscriberOptions,
                                       log: { [warnings] in warnings.append($0) })
