@@ -14,8 +14,8 @@ import GatewayCore
 /// tokens it emitted. The reply stops early with finish reason `length` when the request's
 /// `maxOutputTokens` is below the configured length, else it ends with `stop`.
 ///
-/// Timers: one `DispatchSourceTimer` per running reply, all on one shared serial queue (no thread
-/// per turn). Above 50 tokens/s a tick emits several tokens, so ticks stay at 50 per second.
+/// Timers: one `DemoTicker` paces every running reply, on one shared serial queue (no thread or
+/// timer per turn). Above 50 tokens/s a tick emits several tokens, so ticks stay at 50 per second.
 public final class DemoProvider: ChatProvider {
     public let displayName = "demo"
     public let tokensPerSecond: Double
@@ -23,6 +23,7 @@ public final class DemoProvider: ChatProvider {
 
     /// Shared by every demo stream; each tick does a few microseconds of work.
     static let queue = DispatchQueue(label: "chat-gateway.demo-provider", qos: .userInitiated)
+    static let ticker = DemoTicker(queue: queue)
 
     public init(tokensPerSecond: Double = 20, replyTokens: Int = 60) {
         precondition(tokensPerSecond > 0 && replyTokens > 0, "the demo needs a positive rate and length")
@@ -37,7 +38,7 @@ public final class DemoProvider: ChatProvider {
                                 inputTokens: TokenEstimator.inputTokens(of: request.messages),
                                 tokensPerSecond: tokensPerSecond,
                                 onEvent: onEvent)
-        stream.start(on: Self.queue)
+        Self.ticker.add(stream)
         return stream
     }
 

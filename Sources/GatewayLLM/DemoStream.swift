@@ -2,11 +2,10 @@ import Dispatch
 import Foundation
 import GatewayCore
 
-/// One running demo reply, paced by a timer on `DemoProvider.queue`.
+/// One running demo reply, paced by the shared `DemoTicker` on `DemoProvider.queue`.
 ///
-/// @unchecked Sendable: `lock` guards `cancelled`; `emitted` and `startTime` are touched only by
-/// timer handlers, which run on the shared serial queue; `timer` is set once before it is resumed
-/// (DispatchSource cancellation is thread-safe).
+/// @unchecked Sendable: `lock` guards `cancelled`; `emitted`, `startTime` and `nextTick` are
+/// touched only by `tick`, which the ticker runs on its serial queue.
 final class DemoStream: ProviderStream, @unchecked Sendable {
     /// Ticks per second at most; faster rates emit several tokens per tick.
     private static let maxTicksPerSecond = 50.0
@@ -16,13 +15,15 @@ final class DemoStream: ProviderStream, @unchecked Sendable {
     private let inputTokens: Int
     private let tokensPerSecond: Double
     private let onEvent: @Sendable (ProviderEvent) -> Void
+    private let tickNanoseconds: UInt64
 
     private let lock = NSLock()
     private var cancelled = false
 
-    private var timer: DispatchSourceTimer?
     private var emitted = 0
-    private var startTime: DispatchTime?
+    private var startTime: UInt64?
+    /// When the next tick is due (uptime ns): the first tick's time plus a whole number of intervals.
+    private(set) var nextTick: UInt64 = 0
 
     init(tokens: [String], finishReason: String, inputTokens: Int, tokensPerSecond: Double,
          onEvent: @escaping @Sendable (ProviderEvent) -> Void) {
@@ -31,46 +32,37 @@ final class DemoStream: ProviderStream, @unchecked Sendable {
         self.inputTokens = inputTokens
         self.tokensPerSecond = tokensPerSecond
         self.onEvent = onEvent
-    }
-
-    func start(on queue: DispatchQueue) {
-        let timer = DispatchSource.makeTimerSource(queue: queue)
-        let interval = 1 / min(tokensPerSecond, Self.maxTicksPerSecond)
-        // The handler keeps `self` alive while the reply runs; cancelling the timer releases it.
-        timer.setEventHandler { self.tick() }
-        timer.schedule(deadline: .now(), repeating: interval, leeway: .milliseconds(2))
-        self.timer = timer
-        timer.resume()
+        tickNanoseconds = UInt64(1e9 / min(tokensPerSecond, Self.maxTicksPerSecond))
     }
 
     func cancel() {
         lock.withLock { cancelled = true }
-        timer?.cancel()
     }
 
-    /// Emits every token due by now (the first at once), so the rate stays exact despite timer jitter.
-    private func tick() {
-        let now = DispatchTime.now()
+    /// Emits every token due by `now` (the first at once), so the rate stays exact despite timer
+    /// jitter. False once the reply is over (ended or cancelled): the ticker drops it.
+    func tick(now: UInt64) -> Bool {
         let start = startTime ?? now
         startTime = start
-        let elapsed = Double(now.uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-        let due = min(tokens.count, Int(elapsed * tokensPerSecond) + 1)
+        let elapsedNanoseconds = now - start
+        // The microsecond keeps a tick that lands exactly on a token's time from rounding it away.
+        let due = min(tokens.count, Int((Double(elapsedNanoseconds) / 1e9 + 1e-6) * tokensPerSecond) + 1)
         while emitted < due {
-            guard deliver(.text(tokens[emitted])) else { return }
+            guard deliver(.text(tokens[emitted])) else { return false }
             emitted += 1
         }
-        guard emitted == tokens.count else { return }
-        timer?.cancel()
+        guard emitted == tokens.count else {
+            nextTick = start + (elapsedNanoseconds / tickNanoseconds + 1) * tickNanoseconds
+            return true
+        }
         _ = deliver(.usage(TokenUsage(inputTokens: inputTokens, outputTokens: emitted, estimated: false)))
             && deliver(.finished(upstreamReason: finishReason))
+        return false
     }
 
     /// False once cancelled: nothing is emitted after `cancel()` returns (bar a delivery already running).
     private func deliver(_ event: ProviderEvent) -> Bool {
-        guard !lock.withLock({ cancelled }) else {
-            timer?.cancel()
-            return false
-        }
+        guard !lock.withLock({ cancelled }) else { return false }
         onEvent(event)
         return true
     }
