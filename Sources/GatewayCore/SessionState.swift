@@ -38,6 +38,9 @@ public struct SessionState: Sendable {
     public private(set) var activeTurn: ActiveTurn?
     public private(set) var lastActivity: Int
     private var messageIDs: [String: (seq: Int, acceptedAt: Int)] = [:]
+    /// The last merged delta frame a subscriber took: the next subscriber at the same place sends
+    /// the same bytes instead of merging and encoding them again (fan-out behind a backlog).
+    private var lastMerged: SubscriberCursor.MergedFrame?
 
     public init(id: String, maxEvents: Int, maxTranscriptEntries: Int = 1000, now: Int) {
         self.id = id
@@ -78,7 +81,7 @@ public struct SessionState: Sendable {
     /// The next frame for `connection`, advancing its cursor; nil when it is up to date.
     public mutating func nextFrame(for connection: ConnectionID) -> [UInt8]? {
         guard var cursor = subscribers[connection] else { return nil }
-        let frame = cursor.next(in: log, transcript: transcript)
+        let frame = cursor.next(in: log, transcript: transcript, lastMerged: &lastMerged)
         subscribers[connection] = cursor
         return frame
     }

@@ -30,11 +30,27 @@ public struct SubscriberCursor: Sendable, Equatable {
         return lag - (log.entry(seq: seq + 1).endOffset - offset)
     }
 
+    /// A merged `turn.delta` frame and the seqs it covers. Events never change once appended, so
+    /// the frame for a range is the same for every reader: the subscribers of a session woken by
+    /// the same appends take the same range, and only the first of them encodes it.
+    public struct MergedFrame: Sendable, Equatable {
+        public let fromSeq: Int
+        public let toSeq: Int
+        public let frame: [UInt8]
+    }
+
     /// Takes the next frame to send, advancing the cursor. Consecutive deltas of one turn that are
     /// all waiting are merged into one frame (`from_seq` is the first seq it covers), so a reader
     /// that fell behind catches up in fewer, larger frames. A cursor that fell off the retained log
     /// gets a snapshot of the transcript and continues after it.
     public mutating func next(in log: EventLog, transcript: Transcript) -> [UInt8]? {
+        var unshared: MergedFrame?
+        return next(in: log, transcript: transcript, lastMerged: &unshared)
+    }
+
+    /// As `next(in:transcript:)`, reusing `lastMerged` when this merge covers the same seqs, and
+    /// leaving there the merged frame this call made (the log's owner keeps it for the next reader).
+    public mutating func next(in log: EventLog, transcript: Transcript, lastMerged: inout MergedFrame?) -> [UInt8]? {
         if let snapshot = pendingSnapshot {
             pendingSnapshot = nil
             return snapshot
@@ -53,20 +69,27 @@ public struct SubscriberCursor: Sendable, Equatable {
             offset = first.endOffset
             return first.event.encoded
         }
-        var text = firstText
-        var last = first
-        var lastSeqCovered = seq + 1
+        // Seqs a previous merge from the same first seq covered are deltas of this turn already.
+        var lastSeqCovered = seq + 2
+        if let known = lastMerged, known.fromSeq == seq + 1, known.toSeq > lastSeqCovered { lastSeqCovered = known.toSeq }
         while lastSeqCovered < log.lastSeq {
-            let candidate = log.entry(seq: lastSeqCovered + 1)
-            guard case .turnDelta(let candidateTurn, let candidateText) = candidate.event.body, candidateTurn == turn else { break }
-            text += candidateText
-            last = candidate
+            guard case .turnDelta(let candidateTurn, _) = log.entry(seq: lastSeqCovered + 1).event.body,
+                  candidateTurn == turn else { break }
             lastSeqCovered += 1
+        }
+        let last = log.entry(seq: lastSeqCovered)
+        defer {
+            seq = lastSeqCovered
+            offset = last.endOffset
+        }
+        if let known = lastMerged, known.fromSeq == seq + 1, known.toSeq == lastSeqCovered { return known.frame }
+        var text = firstText
+        for covered in (seq + 2)...lastSeqCovered {
+            if case .turnDelta(_, let candidateText) = log.entry(seq: covered).event.body { text += candidateText }
         }
         let frame = SessionEvent.encode(session: first.event.session, seq: lastSeqCovered, fromSeq: seq + 1,
                                         timestamp: last.event.timestamp, body: .turnDelta(turn: turn, text: text))
-        seq = lastSeqCovered
-        offset = last.endOffset
+        lastMerged = MergedFrame(fromSeq: seq + 1, toSeq: lastSeqCovered, frame: frame)
         return frame
     }
 }

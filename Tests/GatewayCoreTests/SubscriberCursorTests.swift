@@ -198,4 +198,32 @@ final class SubscriberCursorTests: XCTestCase {
         XCTAssertEqual(frames.map(\.type), ["turn.start", "turn.delta"])
         XCTAssertEqual(frames.map(\.fromSeq), [nil, 3])
     }
+
+    /// Readers at the same place share one merged frame; a reader whose range differs (it started
+    /// elsewhere, or more deltas arrived) gets its own, exactly as if nothing were shared.
+    func testAMergedFrameIsSharedOnlyByReadersOfTheSameRange() {
+        append(.turnStart(turn: "t1", model: "demo"))
+        delta("a")
+        delta("b")
+        var lastMerged: SubscriberCursor.MergedFrame?
+        var first = SubscriberCursor(seq: 1, offset: log.offset(after: 1)!)
+        var second = first
+        var behind = SubscriberCursor(seq: 0, offset: 0)
+        let shared = first.next(in: log, transcript: transcript, lastMerged: &lastMerged)
+        XCTAssertEqual(lastMerged?.fromSeq, 2)
+        XCTAssertEqual(lastMerged?.toSeq, 3)
+        XCTAssertEqual(second.next(in: log, transcript: transcript, lastMerged: &lastMerged), shared)
+        XCTAssertEqual(first, second)
+
+        delta("c")
+        var unshared = SubscriberCursor(seq: 1, offset: log.offset(after: 1)!)
+        var late = unshared
+        let expected = unshared.next(in: log, transcript: transcript)
+        XCTAssertEqual(late.next(in: log, transcript: transcript, lastMerged: &lastMerged), expected, "2...4, not the kept 2...3")
+        XCTAssertEqual(DecodedFrame(expected!).fields["text"], .string("abc"))
+        XCTAssertEqual(late, unshared)
+        XCTAssertEqual(behind.next(in: log, transcript: transcript, lastMerged: &lastMerged), log.event(seq: 1)?.encoded)
+        XCTAssertEqual(first.next(in: log, transcript: transcript, lastMerged: &lastMerged), log.event(seq: 4)?.encoded,
+                       "a lone delta is sent as it is")
+    }
 }
