@@ -111,9 +111,7 @@ final class ConnectionTable: Sendable {
 
     /// The next frame to handle; nil (and the connection idle again) when there is none.
     func nextRequest(for id: ConnectionID) -> [UInt8]? {
-        table.withLock { table in
-            guard var connection = table[id] else { return nil }
-            defer { table[id] = connection }
+        withConnection(id) { connection in
             guard connection.requestHead < connection.requests.count else {
                 connection.handlingRequest = false
                 connection.requests.removeAll(keepingCapacity: false)
@@ -123,7 +121,7 @@ final class ConnectionTable: Sendable {
             let text = connection.requests[connection.requestHead]
             connection.requestHead += 1
             return text
-        }
+        } ?? nil
     }
 
     func hasJoined(_ session: String, _ id: ConnectionID) -> Bool {
@@ -168,9 +166,7 @@ final class ConnectionTable: Sendable {
     /// the store, starting at the round-robin position), or the close it is due once its own frames
     /// are out.
     func nextOutbound(for id: ConnectionID) -> Outbound? {
-        table.withLock { table in
-            guard var connection = table[id] else { return nil }
-            defer { table[id] = connection }
+        withConnection(id) { connection -> Outbound? in
             if connection.controlHead < connection.control.count {
                 let frame = connection.control[connection.controlHead]
                 connection.controlHead += 1
@@ -184,11 +180,22 @@ final class ConnectionTable: Sendable {
             if let close = connection.closeAfterControl { return .close(code: close.code, reason: close.reason) }
             guard !connection.sessions.isEmpty else { return nil }
             return .sessions(connection.sessions, startingAt: connection.nextSessionIndex % connection.sessions.count)
-        }
+        } ?? nil
     }
 
     /// Moves the round-robin position past the session that just sent a frame.
     func advanceRoundRobin(_ id: ConnectionID, after index: Int) {
-        table.withLock { $0[id]?.nextSessionIndex = index + 1 }
+        withConnection(id) { $0.nextSessionIndex = index + 1 }
+    }
+
+    /// `body` on the connection's entry in place, under the lock; nil if it is gone. Copying the
+    /// entry out and writing it back (what `var c = table[id]; defer { table[id] = c }` does)
+    /// retained and released each of its strings and arrays and hashed the id twice, for every
+    /// frame sent.
+    private func withConnection<Result>(_ id: ConnectionID, _ body: (inout Connection) -> Result) -> Result? {
+        table.withLock { table in
+            guard let index = table.index(forKey: id) else { return nil }
+            return body(&table.values[index])
+        }
     }
 }

@@ -135,7 +135,8 @@ final class GatewayService: WebSocketServerHandler, Sendable {
             for step in 0..<sessions.count {
                 let index = (start + step) % sessions.count
                 if let frame = store.nextFrame(session: sessions[index], connection: connection) {
-                    connections.advanceRoundRobin(connection, after: index)
+                    // With one session the position cannot move: no second trip to the table.
+                    if sessions.count > 1 { connections.advanceRoundRobin(connection, after: index) }
                     return .frame(frame)
                 }
             }
