@@ -134,11 +134,17 @@ final class GatewayService: WebSocketServerHandler, Sendable {
             if let frame = presence.nextFrame(for: connection) { return .frame(frame) }
             for step in 0..<sessions.count {
                 let index = (start + step) % sessions.count
-                if let frame = store.nextFrame(session: sessions[index], connection: connection) {
-                    // With one session the position cannot move: no second trip to the table.
-                    if sessions.count > 1 { connections.advanceRoundRobin(connection, after: index) }
+                guard let (frame, caughtUp) = store.nextFrameAndCaughtUp(session: sessions[index], connection: connection) else {
+                    continue
+                }
+                // With one session the position cannot move. And when its cursor is caught up, the
+                // connection's own queue and presence were empty just before: whatever is added to
+                // any of them from now on wakes the connection, so the server need not ask again.
+                guard sessions.count == 1 else {
+                    connections.advanceRoundRobin(connection, after: index)
                     return .frame(frame)
                 }
+                return caughtUp ? .lastFrame(frame) : .frame(frame)
             }
             return .idle
         }

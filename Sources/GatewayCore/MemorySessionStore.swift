@@ -74,6 +74,10 @@ public final class MemorySessionStore: SessionStore {
         box(session, create: false)?.state.withLock { $0.nextFrame(for: connection) } ?? nil
     }
 
+    public func nextFrameAndCaughtUp(session: String, connection: ConnectionID) -> (frame: [UInt8], caughtUp: Bool)? {
+        box(session, create: false)?.state.withLock { $0.nextFrameAndCaughtUp(for: connection) } ?? nil
+    }
+
     public func acceptMessage(session: String, id: String, author: String, text: String, turn: String, historyLimit: Int,
                               admit: @escaping @Sendable ([ChatMessage]) -> TurnAdmission?,
                               completion: @escaping @Sendable (Result<SessionState.MessageOutcome, SessionStoreError>) -> Void) {

@@ -78,11 +78,19 @@ public struct SessionState: Sendable {
 
     public func isSubscribed(_ connection: ConnectionID) -> Bool { subscribers[connection] != nil }
 
-    /// The next frame for `connection`, advancing its cursor; nil when it is up to date. The cursor
-    /// is advanced in place: one hash lookup per frame, where copying it out and back took two.
+    /// The next frame for `connection`, advancing its cursor; nil when it is up to date.
     public mutating func nextFrame(for connection: ConnectionID) -> [UInt8]? {
-        guard let index = subscribers.index(forKey: connection) else { return nil }
-        return subscribers.values[index].next(in: log, transcript: transcript, lastMerged: &lastMerged)
+        nextFrameAndCaughtUp(for: connection)?.frame
+    }
+
+    /// The next frame for `connection` and whether its cursor is at the end of the log after it
+    /// (nothing more to take until the next append). The cursor is advanced in place: one hash
+    /// lookup per frame, where copying it out and back took two.
+    public mutating func nextFrameAndCaughtUp(for connection: ConnectionID) -> (frame: [UInt8], caughtUp: Bool)? {
+        guard let index = subscribers.index(forKey: connection),
+              let frame = subscribers.values[index].next(in: log, transcript: transcript, lastMerged: &lastMerged) else { return nil }
+        let cursor = subscribers.values[index]
+        return (frame, cursor.seq == log.lastSeq && cursor.pendingSnapshot == nil)
     }
 
     public func lagBytes(of connection: ConnectionID) -> Int {

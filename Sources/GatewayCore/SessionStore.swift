@@ -20,6 +20,9 @@ public protocol SessionStore: AnyObject, Sendable {
     func leave(session: String, connection: ConnectionID) -> Int?
     /// Local only. Next frame for a subscriber (advancing its cursor); nil when it is up to date or not subscribed.
     func nextFrame(session: String, connection: ConnectionID) -> [UInt8]?
+    /// Local only. As `nextFrame`, and whether the subscriber is up to date after this frame: the
+    /// caller need not ask again before the next append wakes it. False when the store cannot say.
+    func nextFrameAndCaughtUp(session: String, connection: ConnectionID) -> (frame: [UInt8], caughtUp: Bool)?
 
     /// Appends the message and its turn's start unless the id is known (duplicate) or a turn is
     /// active (busy). `admit` is asked, with the history, once the message would be appended: it
@@ -44,6 +47,13 @@ public protocol SessionStore: AnyObject, Sendable {
     func expireIdleSessions() -> Int
     /// Sessions this node holds (memory: all; shared: those it mirrors).
     var sessionCount: Int { get }
+}
+
+extension SessionStore {
+    /// A store that cannot tell says "maybe more": the caller asks again, as it always did.
+    public func nextFrameAndCaughtUp(session: String, connection: ConnectionID) -> (frame: [UInt8], caughtUp: Bool)? {
+        nextFrame(session: session, connection: connection).map { ($0, false) }
+    }
 }
 
 /// Why a store could not carry out a request; nothing was appended.

@@ -145,6 +145,8 @@ extension ServiceLoop {
                 return .drained
             case .close(let code, let reason):
                 return .close(code: code, reason: reason)
+            case .lastFrame(let bytes):
+                return write(bytes, to: connection.wsi, binary: false) ? .drained : .failed
             case .frame(let bytes):
                 guard write(bytes, to: connection.wsi, binary: false) else { return .failed }
                 written += bytes.count

@@ -10,7 +10,8 @@ public protocol WebSocketServerHandler: AnyObject, Sendable {
     /// The connection is gone (either side closed, or it was dropped). Called exactly once per opened connection.
     func connectionClosed(_ connection: ConnectionID)
     /// The socket can take more. Return the next outbound action; the server keeps asking while the
-    /// socket is not choked and answers `.frame`, and stops at `.idle` until `wake` is called again.
+    /// socket is not choked and answers `.frame`, and stops at `.idle` or after `.lastFrame` until
+    /// `wake` is called again.
     func nextOutbound(for connection: ConnectionID) -> OutboundAction
     /// A plain HTTP GET on a path registered in `WebSocketServerOptions.dynamicPaths` (e.g. `/healthz`).
     func httpResponse(forPath path: String) -> HTTPResponse
@@ -18,6 +19,9 @@ public protocol WebSocketServerHandler: AnyObject, Sendable {
 
 public enum OutboundAction: Sendable, Equatable {
     case frame([UInt8])
+    /// A frame, and nothing else is waiting: the server sends it and does not ask again until the
+    /// next `wake` (as `.frame` then `.idle`, without the second call and its lookups).
+    case lastFrame([UInt8])
     /// Close with this WebSocket close code and reason (reason at most 123 bytes).
     case close(code: UInt16, reason: String)
     case idle

@@ -46,6 +46,24 @@ final class ChatEndpointTests: XCTestCase {
         XCTAssertEqual(result, [true, true], "queued frames (one wake) and trickled frames (a wake each)")
     }
 
+    /// After `.lastFrame` the server does not ask again until the next wake: "second" stays queued
+    /// until the client's next message wakes the connection. The service thread finishes a
+    /// WRITEABLE before it reads anything, so had it asked again, "second" would have been handed
+    /// out before "wake" was received.
+    func testLastFrameIsNotFollowedByAnotherAskUntilTheNextWake() throws {
+        let (server, handler) = try startServer(self)
+        let result = try PythonClient.run("""
+        async def main():
+            async with ws() as c:
+                await c.send("last-frame")
+                first = await c.recv()
+                await c.send("wake")
+                return [first, await c.recv(), await c.recv()]
+        """, port: server.boundPort) as? [String]
+        XCTAssertEqual(result, ["first", "second", "echo:wake"])
+        XCTAssertEqual(handler.snapshot.order, ["in:last-frame", "out:first", "in:wake", "out:second", "out:echo:wake"])
+    }
+
     func testFragmentedMessagesAreAssembled() throws {
         let (server, handler) = try startServer(self)
         let result = try PythonClient.run("""

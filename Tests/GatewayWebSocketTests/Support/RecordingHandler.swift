@@ -11,6 +11,7 @@ import XCTest
 /// - `trickle:N` queues N frames one by one from another thread, waking after each;
 /// - `close-other-thread:CODE` calls `server.close` from another thread;
 /// - `close-outbound:CODE` answers `.close` from `nextOutbound`;
+/// - `last-frame` queues `.lastFrame("first")` and `.frame("second")` and wakes once;
 /// - anything else is answered with `echo:` + text.
 final class RecordingHandler: WebSocketServerHandler {
     struct State {
@@ -19,6 +20,8 @@ final class RecordingHandler: WebSocketServerHandler {
         var received: [String] = []
         var closed: [ConnectionID] = []
         var outbound: [ConnectionID: [OutboundAction]] = [:]
+        /// Messages received (`in:`) and frames handed out (`out:`), in the order they happened.
+        var order: [String] = []
     }
 
     let state = Mutex(State())
@@ -35,7 +38,10 @@ final class RecordingHandler: WebSocketServerHandler {
 
     func connectionReceived(_ connection: ConnectionID, text: [UInt8]) {
         let message = String(decoding: text, as: UTF8.self)
-        state.withLock { $0.received.append(message) }
+        state.withLock {
+            $0.received.append(message)
+            $0.order.append("in:\(message)")
+        }
         let (command, argument) = Self.parse(message)
         switch command {
         case "burst":
@@ -51,6 +57,8 @@ final class RecordingHandler: WebSocketServerHandler {
             DispatchQueue.global().async {
                 server?.close(connection, code: UInt16(argument), reason: "slow consumer")
             }
+        case "last-frame":
+            enqueue([.lastFrame(Array("first".utf8)), .frame(Array("second".utf8))], for: connection)
         case "close-outbound":
             enqueue([.close(code: UInt16(argument), reason: "bye")], for: connection)
         default:
@@ -70,6 +78,10 @@ final class RecordingHandler: WebSocketServerHandler {
             guard var queue = state.outbound[connection], !queue.isEmpty else { return .idle }
             let next = queue.removeFirst()
             state.outbound[connection] = queue
+            switch next {
+            case .frame(let bytes), .lastFrame(let bytes): state.order.append("out:" + String(decoding: bytes, as: UTF8.self))
+            case .close, .idle: break
+            }
             return next
         }
     }
