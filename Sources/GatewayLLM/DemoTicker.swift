@@ -6,7 +6,7 @@ import Dispatch
 /// This timer is re-armed for the earliest reply due plus `window`, and one fire serves every
 /// reply due by then, so replies whose ticks fall within `window` of each other share a fire.
 ///
-/// @unchecked Sendable: `streams` and `armedFor` are touched only on `queue` (the timer's handler
+/// @unchecked Sendable: `streams`, `ticks` and `armedFor` are touched only on `queue` (the timer's handler
 /// and `add`, which hops onto it).
 final class DemoTicker: @unchecked Sendable {
     /// How late a tick may come so that it shares a fire: the leeway the per-reply timers had.
@@ -15,6 +15,9 @@ final class DemoTicker: @unchecked Sendable {
     private let queue: DispatchQueue
     private let timer: any DispatchSourceTimer
     private var streams: [DemoStream] = []
+    /// `streams[i].nextTick`, kept apart so a fire scans plain integers: reading each stream's
+    /// own field retained and released it, 1,000 streams every 2 ms (a fifth of this thread's time).
+    private var ticks: [UInt64] = []
     /// When the pending fire is due (uptime ns); nil while no reply runs (the timer is idle then).
     private var armedFor: UInt64?
 
@@ -30,6 +33,7 @@ final class DemoTicker: @unchecked Sendable {
         queue.async { [self] in
             guard stream.tick(now: DispatchTime.now().uptimeNanoseconds) else { return }
             streams.append(stream)
+            ticks.append(stream.nextTick)
             arm(for: stream.nextTick)
         }
     }
@@ -38,15 +42,30 @@ final class DemoTicker: @unchecked Sendable {
         armedFor = nil
         let now = DispatchTime.now().uptimeNanoseconds
         var earliest = UInt64.max
-        var kept = 0
-        for index in streams.indices {
-            let stream = streams[index]
-            if stream.nextTick <= now, !stream.tick(now: now) { continue }  // ended or cancelled: dropped
-            earliest = min(earliest, stream.nextTick)
-            streams[kept] = stream
-            kept += 1
+        var ended = false
+        for index in ticks.indices {
+            if ticks[index] <= now {
+                let stream = streams[index]
+                if stream.tick(now: now) {
+                    ticks[index] = stream.nextTick
+                } else {
+                    ticks[index] = .max  // ended or cancelled: dropped below
+                    ended = true
+                    continue
+                }
+            }
+            earliest = min(earliest, ticks[index])
         }
-        streams.removeLast(streams.count - kept)
+        if ended {
+            var kept = 0
+            for index in ticks.indices where ticks[index] != .max {
+                streams.swapAt(kept, index)
+                ticks[kept] = ticks[index]
+                kept += 1
+            }
+            streams.removeLast(streams.count - kept)
+            ticks.removeLast(ticks.count - kept)
+        }
         if !streams.isEmpty { arm(for: earliest) }
     }
 
