@@ -173,6 +173,12 @@ public final class RedisSessionStore: SessionStore {
         table.withLock { $0.mirrors[session] }?.mirror.withLock { $0.nextFrame(for: connection) }
     }
 
+    /// Events reach a mirror through pub/sub, and every one applied wakes its subscribers (as does a
+    /// reseed), so "caught up with the mirror" is as good an answer as the memory store's.
+    public func nextFrameAndCaughtUp(session: String, connection: ConnectionID) -> (frame: [UInt8], caughtUp: Bool)? {
+        table.withLock { $0.mirrors[session] }?.mirror.withLock { $0.nextFrameAndCaughtUp(for: connection) } ?? nil
+    }
+
     /// Redis expires idle sessions by itself (every key has the idle TTL, refreshed by each write),
     /// so nothing is dropped here and this returns 0. What it does instead: refresh the TTL of the
     /// sessions this node mirrors, because a session somebody is subscribed to must not expire

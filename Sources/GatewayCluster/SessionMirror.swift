@@ -111,6 +111,10 @@ struct SessionMirror {
         state?.nextFrame(for: connection)
     }
 
+    mutating func nextFrameAndCaughtUp(for connection: ConnectionID) -> (frame: [UInt8], caughtUp: Bool)? {
+        state?.nextFrameAndCaughtUp(for: connection)
+    }
+
     mutating func subscribed() -> Effects {
         guard phase == .subscribing else { return Effects() }
         phase = .loading
