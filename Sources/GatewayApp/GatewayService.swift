@@ -2,8 +2,12 @@ import Dispatch
 import GatewayCore
 import GatewayWebSocket
 
-/// The chat protocol on top of the WebSocket server (docs/protocol.md). Its handler methods run on
-/// the lws service thread; frames of one connection are handled in the order received.
+/// The chat protocol on top of the WebSocket server (docs/protocol.md). The server calls it on the
+/// lws service thread; a frame that waits for the shared store is finished, and the connection's
+/// next frames handled, on the store's thread (Redis mode). Everything it touches from there is
+/// thread-safe: the connection table and stores have their own locks, and the server is reached
+/// only through `ServerLink` (wake and close post to the service thread). Frames of one connection
+/// are handled one at a time, in the order received.
 final class GatewayService: WebSocketServerHandler, Sendable {
     private let config: GatewayConfig
     private let nodeID: String
