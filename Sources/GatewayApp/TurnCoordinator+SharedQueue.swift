@@ -57,9 +57,7 @@ extension TurnCoordinator {
         switch start {
         case .run(let run): advance(run)
         case .stopped:
-            store.endTurn(session: job.session, turn: job.turn, finish: .cancelled,
-                          usage: TokenUsage(inputTokens: 0, outputTokens: 0, estimated: true), upstreamFinish: nil, error: nil,
-                          replyText: "")
+            endUnrun(session: job.session, turn: job.turn, finish: .cancelled, error: nil)
             limits?.settle(job.reservation, usage: nil)
             queue?.released(turn: job.turn)
         case .waiting, .runningHere: break
@@ -100,9 +98,7 @@ extension TurnCoordinator {
         queue?.stop(session: session) { [self] outcome in
             switch outcome {
             case .unclaimed(let turn):
-                store.endTurn(session: session, turn: turn, finish: .cancelled,
-                              usage: TokenUsage(inputTokens: 0, outputTokens: 0, estimated: true), upstreamFinish: nil,
-                              error: nil, replyText: "")
+                endUnrun(session: session, turn: turn, finish: .cancelled, error: nil)
             case .failed(let reason):
                 Log.warning("stop for session \(session) could not reach Redis: \(reason)")
             case .relayed, .noActiveTurn:
@@ -113,9 +109,14 @@ extension TurnCoordinator {
 
     private func workerLost(session: String, turn: String) {
         Log.warning("turn \(turn): its worker was lost after it streamed; ending it with worker_lost")
-        store.endTurn(session: session, turn: turn, finish: .error,
-                      usage: TokenUsage(inputTokens: 0, outputTokens: 0, estimated: true), upstreamFinish: nil,
-                      error: TurnError(code: "worker_lost", message: "the worker running this turn stopped answering"),
-                      replyText: "")
+        endUnrun(session: session, turn: turn, finish: .error,
+                 error: TurnError(code: "worker_lost", message: "the worker running this turn stopped answering"))
+    }
+
+    /// Ends a turn no worker on this node ran (stopped before its claim, lost with its worker): no
+    /// usage to report, and no reply text here, so the store keeps what Redis saw relayed.
+    private func endUnrun(session: String, turn: String, finish: TurnFinish, error: TurnError?) {
+        store.endTurn(session: session, turn: turn, finish: finish, usage: TokenUsage(inputTokens: 0, outputTokens: 0, estimated: true),
+                      upstreamFinish: nil, error: error, replyText: "")
     }
 }
